@@ -1,0 +1,37 @@
+# Goalpath's commands. `make run` and `make test` are the README's Quick start.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint format bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/goalpath db upgrade
+	$(BIN)/goalpath demo --if-empty
+	@$(BIN)/goalpath sign-in-help
+	$(BIN)/goalpath serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python tools/run_tests.py
+
+lint: install
+	$(BIN)/ruff check src tests tools
+	$(BIN)/ruff format --check src tests tools
+	$(BIN)/mypy src
+
+format: install
+	$(BIN)/ruff check --fix src tests tools
+	$(BIN)/ruff format src tests tools
+
+clean:
+	rm -rf $(VENV) var build src/*.egg-info

@@ -1,0 +1,3 @@
+from goalpath.cli import main
+
+main()

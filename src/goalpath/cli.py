@@ -1,0 +1,163 @@
+"""The command line: `goalpath ...` or `python -m goalpath ...`."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+
+import typer
+
+from goalpath.config import get_settings
+from goalpath.db import Database
+from goalpath.errors import GoalpathError
+
+app = typer.Typer(help="Goalpath: students' goals, progress and reports.", no_args_is_help=True)
+db_app = typer.Typer(help="Create or migrate the database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+ADMIN_PASSWORD_VARIABLE = "GOALPATH_ADMIN_PASSWORD"
+
+
+def _database() -> Database:
+    return Database(get_settings())
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision")) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from goalpath import migrations
+
+    database = _database()
+    migrations.upgrade(database.engine, revision)
+    typer.echo(f"database at revision {migrations.current_revision(database.engine)}")
+    database.dispose()
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = typer.Argument("-1", help="Target revision, or base")) -> None:
+    """Revert migrations down to REVISION (default: one step)."""
+    from goalpath import migrations
+
+    database = _database()
+    migrations.downgrade(database.engine, revision)
+    typer.echo(f"database at revision {migrations.current_revision(database.engine)}")
+    database.dispose()
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's current revision."""
+    from goalpath import migrations
+
+    database = _database()
+    typer.echo(migrations.current_revision(database.engine) or "empty")
+    database.dispose()
+
+
+def _read_admin_password() -> str:
+    from_environment = os.environ.get(ADMIN_PASSWORD_VARIABLE)
+    if from_environment:
+        return from_environment
+    if not sys.stdin.isatty():
+        typer.echo(
+            f"Set {ADMIN_PASSWORD_VARIABLE} or run in a terminal to be asked for the password.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != first:
+        typer.echo("The passwords differ.", err=True)
+        raise typer.Exit(2)
+    return first
+
+
+@app.command("create-admin")
+def create_admin(
+    email: str = typer.Option(..., help="The administrator's email address"),
+    name: str = typer.Option(..., help="The administrator's full name"),
+) -> None:
+    """Create a system administrator. The password is read from GOALPATH_ADMIN_PASSWORD
+    or asked for; it is never taken from the command line."""
+    from goalpath.authz.roles import role_id_by_name
+    from goalpath.users.service import create_user, passwords_from
+
+    settings = get_settings()
+    database = _database()
+    password = _read_admin_password()
+    try:
+        with database.session_scope() as session:
+            user = create_user(
+                session,
+                settings,
+                passwords_from(settings),
+                email=email,
+                name=name,
+                password=password,
+                id_role=role_id_by_name(session, "system_admin"),
+            )
+            typer.echo(f"created system administrator {user.email} (id {user.id_user})")
+    except GoalpathError as error:
+        typer.echo(f"refused: {error.detail}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        database.dispose()
+
+
+@app.command("demo")
+def demo(
+    if_empty: bool = typer.Option(
+        False, "--if-empty", help="Load only when the database holds no district yet"
+    ),
+) -> None:
+    """Load the deterministic demo district (refused if the database holds other data)."""
+    from goalpath.demo.loader import DemoRefused, load_demo
+
+    settings = get_settings()
+    database = _database()
+    try:
+        outcome = load_demo(database, settings, only_if_empty=if_empty)
+    except DemoRefused as refusal:
+        typer.echo(f"refused: {refusal}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        database.dispose()
+    typer.echo(outcome)
+
+
+@app.command("sign-in-help")
+def sign_in_help() -> None:
+    """Print how to sign in to the demo district."""
+    from goalpath.demo.loader import STAFF, demo_email
+
+    settings = get_settings()
+    typer.echo(f"\nGoalpath is starting on {settings.public_base_url}")
+    typer.echo(f"Demo district accounts (password: {settings.demo_password}):")
+    for member in STAFF:
+        typer.echo(f"  {member.role:<20} {demo_email(member.name)}")
+    typer.echo("API: POST /api/v1/auth/login with email and password; docs at /api/docs\n")
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+    port: int = typer.Option(8000, help="Port to listen on"),
+    workers: int = typer.Option(1, min=1, help="Worker processes"),
+) -> None:
+    """Serve the web application and the API."""
+    import uvicorn
+
+    uvicorn.run(
+        "goalpath.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+        server_header=False,
+        log_level=get_settings().log_level.lower(),
+    )
+
+
+def main() -> None:
+    app()

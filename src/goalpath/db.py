@@ -1,0 +1,118 @@
+"""One engine per process, built from DATABASE_URL, and a session per request.
+
+The request owns the transaction: `session_scope` commits when the block ends without
+error and rolls back otherwise. Services only flush.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from goalpath.config import Settings
+
+# MariaDB/MySQL: UTC on the wire and strict mode, so bad data is refused rather than
+# truncated (SPEC section 10: bad input changes nothing).
+_MYSQL_INIT = (
+    "SET time_zone = '+00:00', sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,"
+    "NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'"
+)
+
+
+def normalise_url(raw: str) -> URL:
+    """Pick the supported driver for each backend whatever scheme the operator wrote."""
+    url = make_url(raw)
+    backend = url.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    elif backend in ("mysql", "mariadb"):
+        url = url.set(drivername="mysql+pymysql")
+        if "charset" not in url.query:
+            url = url.update_query_dict({"charset": "utf8mb4"})
+    elif backend == "sqlite":
+        url = url.set(drivername="sqlite+pysqlite")
+    else:
+        raise ValueError(f"unsupported database backend {backend!r}")
+    return url
+
+
+def backend_name(engine: Engine) -> str:
+    """'sqlite', 'postgresql' or 'mysql' (MariaDB reports itself as mysql)."""
+    return "mysql" if engine.dialect.name in ("mysql", "mariadb") else engine.dialect.name
+
+
+def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
+
+
+def make_engine(settings: Settings, *, url: str | None = None) -> Engine:
+    database_url = normalise_url(url or settings.database_url)
+    backend = database_url.get_backend_name()
+    kwargs: dict[str, Any] = {"echo": settings.db_echo, "pool_pre_ping": backend != "sqlite"}
+    if backend == "sqlite":
+        if database_url.database and database_url.database != ":memory:":
+            Path(database_url.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {
+            "check_same_thread": False,
+            "timeout": settings.sqlite_busy_timeout_ms / 1000,
+        }
+    else:
+        kwargs["pool_size"] = settings.db_pool_size
+        kwargs["max_overflow"] = settings.db_pool_size
+        kwargs["pool_recycle"] = 1800
+        if backend == "mysql":
+            kwargs["connect_args"] = {"init_command": _MYSQL_INIT}
+    engine = create_engine(database_url, **kwargs)
+    if backend == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas(settings.sqlite_busy_timeout_ms))
+    return engine
+
+
+class Database:
+    """The engine and session factory the app and the command line share."""
+
+    def __init__(self, settings: Settings, *, url: str | None = None) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings, url=url)
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def backend(self) -> str:
+        return backend_name(self.engine)
+
+    @contextmanager
+    def session_scope(self) -> Iterator[Session]:
+        session = self.session_factory()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,90 @@
+"""RFC 9457 problem details: every error a client sees has this shape.
+
+Nothing from an exception's internals (stack, SQL, driver message) is ever rendered:
+unexpected errors become a generic 500 whose details go to the server log only.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+from goalpath.errors import GoalpathError, TooManyRequests
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+logger = logging.getLogger("goalpath.errors")
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    fields = []
+    for error in exc.errors():
+        location = [str(part) for part in error.get("loc", ()) if part != "body"]
+        fields.append(
+            {
+                "field": ".".join(location) or "body",
+                "message": str(error.get("msg", "invalid value")),
+                "code": str(error.get("type", "invalid")),
+            }
+        )
+    return fields
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, GoalpathError)
+        headers = None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after)}
+        return problem_response(
+            exc.status_code, exc.detail, title=exc.title, errors=exc.errors, headers=headers
+        )
+
+    async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(
+            422,
+            "The request is not valid; see errors for each field.",
+            title="Validation failed",
+            errors=_field_errors(exc),
+        )
+
+    async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        return problem_response(
+            exc.status_code, detail, headers=dict(exc.headers) if exc.headers else None
+        )
+
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(500, "An unexpected error occurred. It has been logged.")
+
+    app.add_exception_handler(GoalpathError, domain_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected_error)

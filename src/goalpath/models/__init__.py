@@ -1,0 +1,37 @@
+"""Every table: the 15 of the seed, then the extensions named in docs/schema.md."""
+
+from goalpath.models.base import Base
+from goalpath.models.goal import Goal
+from goalpath.models.health_note import HealthNote
+from goalpath.models.password_history import PasswordHistory
+from goalpath.models.password_reset_token import PasswordResetToken
+from goalpath.models.permission import Permission
+from goalpath.models.program import Program
+from goalpath.models.progress_event import ProgressEvent
+from goalpath.models.progress_report import ProgressReport
+from goalpath.models.role import Role
+from goalpath.models.role_permission import RolePermission
+from goalpath.models.school_district import SchoolDistrict
+from goalpath.models.student import Student
+from goalpath.models.user import User
+from goalpath.models.user_program import UserProgram
+from goalpath.models.user_student import UserStudent
+
+__all__ = [
+    "Base",
+    "Goal",
+    "HealthNote",
+    "PasswordHistory",
+    "PasswordResetToken",
+    "Permission",
+    "Program",
+    "ProgressEvent",
+    "ProgressReport",
+    "Role",
+    "RolePermission",
+    "SchoolDistrict",
+    "Student",
+    "User",
+    "UserProgram",
+    "UserStudent",
+]

@@ -1,0 +1,171 @@
+"""The command line against this backend's test database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from goalpath import cli
+from goalpath.config import Settings, get_settings
+from goalpath.db import Database
+from goalpath.models import (
+    Goal,
+    HealthNote,
+    ProgressEvent,
+    Role,
+    SchoolDistrict,
+    Student,
+    User,
+    UserStudent,
+)
+
+runner = CliRunner()
+STRONG = "tangerine-voyage-quietly-81"
+
+
+@pytest.fixture
+def cli_env(
+    settings: Settings, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("GOALPATH_HEALTH_NOTE_KEYS", settings.health_note_keys or "")
+    monkeypatch.setenv("GOALPATH_ARGON2_MEMORY_KIB", str(settings.argon2_memory_kib))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_create_admin_reads_password_from_environment(
+    cli_env: None, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(cli.ADMIN_PASSWORD_VARIABLE, STRONG)
+    result = runner.invoke(
+        cli.app, ["create-admin", "--email", "Ada@Example.org", "--name", "Ada K"]
+    )
+    assert result.exit_code == 0, result.output
+    with database.session_scope() as session:
+        user = session.scalars(select(User).where(User.email == "ada@example.org")).one()
+        role = session.get(Role, user.id_role)
+        assert role is not None and role.name == "system_admin"
+        assert user.password_updated_at is not None
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("short-pass", "at least 15 characters"),
+        ("goalpath-is-my-password", "product's name"),
+        ("ada-lovelace-rules-99", "your name"),
+    ],
+)
+def test_create_admin_refuses_weak_password_with_reason(
+    cli_env: None, database: Database, monkeypatch: pytest.MonkeyPatch, password: str, reason: str
+) -> None:
+    monkeypatch.setenv(cli.ADMIN_PASSWORD_VARIABLE, password)
+    result = runner.invoke(
+        cli.app, ["create-admin", "--email", "ada@example.org", "--name", "Ada Lovelace"]
+    )
+    assert result.exit_code == 1
+    assert reason in result.output
+    with database.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_create_admin_has_no_password_option() -> None:
+    result = runner.invoke(cli.app, ["create-admin", "--help"])
+    assert "--password" not in result.output
+
+
+def test_demo_loads_a_deterministic_district(cli_env: None, database: Database) -> None:
+    result = runner.invoke(cli.app, ["demo"])
+    assert result.exit_code == 0, result.output
+    with database.session_scope() as session:
+        counts = {
+            model.__name__: session.scalar(select(func.count()).select_from(model))
+            for model in (
+                SchoolDistrict,
+                User,
+                Student,
+                Goal,
+                ProgressEvent,
+                HealthNote,
+                UserStudent,
+            )
+        }
+        roles = set(
+            session.scalars(select(Role.name).join(User, User.id_role == Role.id_role).distinct())
+        )
+        sensitive = session.scalar(
+            select(func.count()).select_from(ProgressEvent).where(ProgressEvent.is_sensitive)
+        )
+        sub_goals = session.scalar(
+            select(func.count()).select_from(Goal).where(Goal.id_goal_parent.is_not(None))
+        )
+        first_event = session.scalar(select(func.min(ProgressEvent.created_at)))
+        last_event = session.scalar(select(func.max(ProgressEvent.created_at)))
+        note = session.scalars(select(HealthNote.content)).first()
+    assert counts["SchoolDistrict"] == 1
+    assert counts["User"] == 12
+    assert counts["Student"] == 48
+    assert roles == {
+        "system_admin",
+        "district_admin",
+        "program_coordinator",
+        "case_manager",
+        "counselor",
+        "nurse",
+        "auditor",
+    }
+    assert sensitive and 0 < sensitive < counts["ProgressEvent"] // 5
+    assert sub_goals and sub_goals > 0
+    assert first_event is not None and last_event is not None
+    assert (last_event - first_event).days > 365  # two school years
+    assert note is not None and "inhaler" not in note and "diabetes" not in note
+    # Deterministic: the same seed gives the same counts on every run and backend.
+    assert counts["ProgressEvent"] == DEMO_EVENTS
+
+
+DEMO_EVENTS = 3867
+
+
+def test_demo_twice_changes_nothing(cli_env: None, database: Database) -> None:
+    assert runner.invoke(cli.app, ["demo"]).exit_code == 0
+    result = runner.invoke(cli.app, ["demo"])
+    assert result.exit_code == 0
+    assert "already loaded" in result.output
+    with database.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(SchoolDistrict)) == 1
+
+
+def test_demo_refuses_a_database_with_other_data(
+    cli_env: None, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(cli.ADMIN_PASSWORD_VARIABLE, STRONG)
+    assert (
+        runner.invoke(
+            cli.app, ["create-admin", "--email", "it@lakeside.example", "--name", "Ira T"]
+        ).exit_code
+        == 0
+    )
+    result = runner.invoke(cli.app, ["demo"])
+    assert result.exit_code == 1
+    assert "refused" in result.output
+    assert "not loaded" in runner.invoke(cli.app, ["demo", "--if-empty"]).output
+    with database.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Student)) == 0
+
+
+def test_python_dash_m_entry_point(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "goalpath", "--help"], capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0
+    for command in ("db", "create-admin", "demo", "serve"):
+        assert command in completed.stdout
