@@ -55,6 +55,46 @@ class Settings(BaseSettings):
     health_note_keys: str | None = Field(default=None, repr=False)
     key_file: Path = Path("var") / "health-note.keys"
 
+    # Signing key for CSRF tokens. When unset, generated once into `secret_key_file`.
+    secret_key: str | None = Field(default=None, repr=False)
+    secret_key_file: Path = Path("var") / "secret.key"
+
+    # Sessions (SPEC section 4; OWASP ASVS 5.0 V7.3).
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    session_cookie_name: str = "goalpath_session"
+    # None: Secure cookies unless the public base URL is plain-http localhost.
+    cookie_secure: bool | None = None
+
+    # Lockout (SPEC section 4).
+    lockout_threshold: int = Field(default=5, ge=1)
+    lockout_minutes: int = Field(default=15, ge=1)
+    # Password expiry in days; off by default (NIST SP 800-63B-4 forbids forced rotation).
+    password_max_age_days: int | None = Field(default=None, ge=1)
+    reset_token_minutes: int = Field(default=30, ge=1)
+
+    # Rate limits, in the `limits` library's notation ("N/minute", "N/hour").
+    rate_limit_login_ip: str = "30/minute"
+    rate_limit_login_account: str = "10/minute"
+    rate_limit_reset_ip: str = "10/minute"
+    rate_limit_reset_account: str = "5/hour"
+    # Peers whose X-Forwarded-For is believed: comma-separated addresses or CIDR ranges.
+    trusted_proxies: str = ""
+    # At most this many password hashes are computed at once (default: the core count),
+    # so a burst of sign-ins cannot starve other requests.
+    hash_concurrency: int | None = Field(default=None, ge=1)
+
+    # Email. With no SMTP host, each message is written to `outbox_dir` as a .eml file.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    smtp_timeout_seconds: float = 10.0
+    mail_from: str = "Goalpath <no-reply@localhost>"
+    outbox_dir: Path = Path("var") / "outbox"
+
     # Demo district: the shared sign-in password printed by `make run`.
     demo_password: str = "maple-lantern-orchard-42"
 
@@ -68,6 +108,23 @@ class Settings(BaseSettings):
             self.key_file.write_text(Fernet.generate_key().decode("ascii") + "\n")
             self.key_file.chmod(0o600)
         return [line.strip() for line in self.key_file.read_text().splitlines() if line.strip()]
+
+    def signing_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        if not self.secret_key_file.exists():
+            import secrets
+
+            self.secret_key_file.parent.mkdir(parents=True, exist_ok=True)
+            self.secret_key_file.write_text(secrets.token_urlsafe(48) + "\n")
+            self.secret_key_file.chmod(0o600)
+        return self.secret_key_file.read_text().strip()
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.public_base_url.startswith("https://")
 
     @field_validator("public_base_url")
     @classmethod
