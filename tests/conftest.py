@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
@@ -22,6 +24,8 @@ from goalpath.db import Database, backend_name
 from goalpath.health_notes.crypto import new_key
 from goalpath.models import Base
 from tests.fixtures.backends import BACKENDS, throwaway_database
+
+pytest_plugins = ["tests.fixtures.smtp"]
 
 BACKEND = os.environ.get("GOALPATH_TEST_BACKEND", "sqlite")
 if BACKEND not in BACKENDS:
@@ -59,6 +63,13 @@ def make_settings(database_url: str, workdir: Path, **overrides: object) -> Sett
         # defaults are asserted in tests/auth.
         "argon2_time_cost": 2,
         "argon2_memory_kib": 19456,
+        "outbox_dir": workdir / "outbox",
+        "secret_key": "test-signing-key-not-secret",
+        # High enough that only the rate-limit tests reach them.
+        "rate_limit_login_ip": "1000/minute",
+        "rate_limit_login_account": "1000/minute",
+        "rate_limit_reset_ip": "1000/minute",
+        "rate_limit_reset_account": "1000/minute",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -125,10 +136,36 @@ def session(database: Database, reference_baseline: dict[str, int]) -> Iterator[
         yield db_session
 
 
+class Clock:
+    """The app's clock, moved by tests instead of sleeping."""
+
+    def __init__(self) -> None:
+        # A minute ahead of the wall clock, which stamps users made by factories, so
+        # that "now" in the app is never before their password_updated_at.
+        self.now = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
 @pytest.fixture
-def client(
-    settings: Settings, database: Database, reference_baseline: dict[str, int]
-) -> Iterator[TestClient]:
-    app = create_app(settings, database)
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(
+    settings: Settings, database: Database, reference_baseline: dict[str, int], clock: Clock
+) -> FastAPI:
+    application = create_app(settings, database)
+    application.state.clock = clock
+    return application
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client

@@ -64,6 +64,8 @@ def test_unexpected_error_reveals_nothing(settings: Settings, database: Database
     assert "SELECT" not in text
     assert "argon2" not in text
     assert "Traceback" not in text
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
 
 
 def test_openapi_document_is_served(client: TestClient) -> None:

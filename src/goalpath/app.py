@@ -8,10 +8,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from goalpath import __version__
+from goalpath.auth.api import router as auth_router
 from goalpath.config import Settings, get_settings
 from goalpath.db import Database
+from goalpath.kit.csrf import CSRF_COOKIE, CSRF_HEADER, GoalpathCSRFMiddleware
+from goalpath.kit.headers import install_security_headers
 from goalpath.kit.problems import install_problem_handlers
+from goalpath.kit.ratelimit import RateLimiter
+from goalpath.mail.sender import mailer_from_settings
+from goalpath.models.base import utcnow
 from goalpath.ops.api import router as ops_router
+from goalpath.ops.docs import docs_router, mount_static
+from goalpath.users.api import router as users_router
+from goalpath.users.service import passwords_from
 
 API_PREFIX = "/api/v1"
 
@@ -29,12 +38,30 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         title="Goalpath",
         version=__version__,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.clock = utcnow
+    app.state.passwords = passwords_from(settings)
+    app.state.rate_limiter = RateLimiter.from_settings(settings)
+    app.state.mailer = mailer_from_settings(settings)
     install_problem_handlers(app)
+    app.add_middleware(
+        GoalpathCSRFMiddleware,
+        secret=settings.signing_key(),
+        sensitive_cookies={settings.session_cookie_name},
+        cookie_name=CSRF_COOKIE,
+        header_name=CSRF_HEADER,
+        cookie_secure=settings.secure_cookies,
+        cookie_samesite="lax",
+    )
+    install_security_headers(app, settings)
     app.include_router(ops_router)
+    app.include_router(docs_router)
+    app.include_router(auth_router, prefix=API_PREFIX)
+    app.include_router(users_router, prefix=API_PREFIX)
+    mount_static(app)
     return app

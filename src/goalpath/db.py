@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -116,3 +117,14 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def request_session(request: Request) -> Iterator[Session]:
+    """The request's transaction: committed when the endpoint returns, before the
+    response is sent; rolled back when it raises."""
+    database: Database = request.app.state.database
+    with database.session_scope() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(request_session, scope="function")]

@@ -6,7 +6,9 @@ older hashes, and sign-in upgrades them.
 
 from __future__ import annotations
 
+import os
 import secrets
+import threading
 from functools import cached_property
 
 from argon2 import PasswordHasher, Type
@@ -14,7 +16,12 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 
 class Passwords:
-    def __init__(self, *, time_cost: int, memory_kib: int, parallelism: int) -> None:
+    def __init__(
+        self, *, time_cost: int, memory_kib: int, parallelism: int, concurrency: int | None = None
+    ) -> None:
+        # Hashing is bounded to the core count so a burst of sign-ins queues here
+        # instead of starving every other request of CPU.
+        self._slots = threading.BoundedSemaphore(concurrency or os.cpu_count() or 1)
         self._hasher = PasswordHasher(
             time_cost=time_cost,
             memory_cost=memory_kib,
@@ -23,13 +30,15 @@ class Passwords:
         )
 
     def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
+        with self._slots:
+            return self._hasher.hash(password)
 
     def verify(self, password_hash: str | None, password: str) -> bool:
         if not password_hash:
             return False
         try:
-            return self._hasher.verify(password_hash, password)
+            with self._slots:
+                return self._hasher.verify(password_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 

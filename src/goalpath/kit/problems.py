@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from goalpath.errors import GoalpathError, TooManyRequests
+from goalpath.kit.headers import BASE_HEADERS
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 logger = logging.getLogger("goalpath.errors")
@@ -82,9 +83,39 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(500, "An unexpected error occurred. It has been logged.")
+        # This answer is made outside every middleware, so it carries its own headers.
+        return problem_response(
+            500,
+            "An unexpected error occurred. It has been logged.",
+            headers={**BASE_HEADERS, "Cache-Control": "no-store"},
+        )
 
     app.add_exception_handler(GoalpathError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected_error)
+
+
+_DEFAULT_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "No valid session",
+    403: "Not allowed for this user",
+    404: "Absent, or outside the user's scope",
+    409: "Conflicts with existing records",
+    412: "Stale If-Match",
+    422: "Invalid input; see errors",
+    429: "Rate limited; see Retry-After",
+}
+
+
+def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the error statuses an endpoint can answer.
+
+    `descriptions` override the defaults by status, spelled `s404="..."`."""
+    documented: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        documented[status] = {
+            "description": descriptions.get(f"s{status}", _DEFAULT_DESCRIPTIONS.get(status, "")),
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+        }
+    return documented

@@ -15,6 +15,7 @@ from goalpath.models.school_district import SchoolDistrict
 from goalpath.models.student import Student
 from goalpath.models.user import User
 from goalpath.models.user_program import UserProgram
+from goalpath.models.user_session import UserSession
 from goalpath.models.user_student import UserStudent
 
 __all__ = [
@@ -33,5 +34,6 @@ __all__ = [
     "Student",
     "User",
     "UserProgram",
+    "UserSession",
     "UserStudent",
 ]

@@ -28,3 +28,10 @@ class User(Base):
     )
     locked_until: Mapped[datetime | None] = mapped_column(UTCTimestamp)
     created_at: Mapped[datetime | None] = mapped_column(UTCTimestamp, default=utcnow)
+    # Extension (docs/schema.md): staff who authored records are deactivated, never
+    # deleted; a deactivated account cannot sign in and its sessions are ended.
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCTimestamp)
+
+    @property
+    def is_active(self) -> bool:
+        return self.deactivated_at is None

@@ -23,6 +23,7 @@ def passwords_from(settings: Settings) -> Passwords:
         time_cost=settings.argon2_time_cost,
         memory_kib=settings.argon2_memory_kib,
         parallelism=settings.argon2_parallelism,
+        concurrency=settings.hash_concurrency,
     )
 
 

@@ -1,0 +1,339 @@
+"""Sign-in, lockout, password change and reset: the rules of SPEC section 4.
+
+Anchors: Django's auth (reset tokens die when the password changes, a dummy hash for
+unknown users), Devise lockable (the lockout counter is one atomic SQL update),
+OWASP ASVS 5.0 V6 and NIST SP 800-63B-4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.orm import Session, undefer
+
+from goalpath.auth.events import email_digest, security_event
+from goalpath.auth.passwords import Passwords
+from goalpath.auth.policy import normalise
+from goalpath.auth.sessions import IssuedSession, issue_session, revoke_user_sessions
+from goalpath.auth.tokens import new_token, token_digest
+from goalpath.config import Settings
+from goalpath.errors import GoalpathError, ValidationFailed
+from goalpath.mail.sender import Mailer, MailError, password_reset_message
+from goalpath.models import PasswordResetToken, User
+from goalpath.users.service import record_password, validate_new_password
+
+
+class SignInFailed(GoalpathError):
+    """One answer for an unknown email, a wrong password, a locked or deactivated
+    account: nothing tells an attacker which it was (no user enumeration)."""
+
+    status_code = 401
+    title = "Sign-in failed"
+
+    def __init__(self) -> None:
+        super().__init__("The email or password is incorrect, or the account is locked.")
+
+
+class ResetTokenInvalid(GoalpathError):
+    status_code = 400
+    title = "Invalid reset link"
+
+    def __init__(self) -> None:
+        super().__init__("This reset link is invalid, already used or expired.")
+
+
+@dataclass(frozen=True)
+class Request:
+    """Where a request came from, for sessions and the security log."""
+
+    ip: str | None
+    user_agent: str | None
+    now: datetime
+
+
+def password_expired(user: User, settings: Settings, now: datetime) -> bool:
+    if settings.password_max_age_days is None:
+        return False
+    if user.password_updated_at is None:
+        return True
+    return user.password_updated_at + timedelta(days=settings.password_max_age_days) <= now
+
+
+def _register_failure(session: Session, settings: Settings, id_user: int, now: datetime) -> None:
+    """Count a failure in one UPDATE so concurrent guesses cannot lose increments.
+
+    The lock is assigned first: MariaDB evaluates SET clauses left to right with the
+    values already assigned, PostgreSQL and SQLite with the old ones, and this order
+    gives the same result on all three.
+    """
+    lock_expired = and_(User.locked_until.is_not(None), User.locked_until <= now)
+    new_count = case((lock_expired, 1), else_=func.coalesce(User.failed_login_attempts, 0) + 1)
+    not_locked = or_(User.locked_until.is_(None), User.locked_until <= now)
+    new_lock = case(
+        (
+            and_(new_count >= settings.lockout_threshold, not_locked),
+            now + timedelta(minutes=settings.lockout_minutes),
+        ),
+        else_=User.locked_until,
+    )
+    session.execute(
+        update(User)
+        .where(User.id_user == id_user)
+        .ordered_values((User.locked_until, new_lock), (User.failed_login_attempts, new_count))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def sign_in(
+    session: Session,
+    settings: Settings,
+    passwords: Passwords,
+    *,
+    email: str,
+    password: str,
+    request: Request,
+) -> tuple[User, IssuedSession]:
+    now = request.now
+    normalised_email = email.strip().lower()
+    user = session.scalars(
+        select(User).options(undefer(User.password_hash)).where(User.email == normalised_email)
+    ).one_or_none()
+    candidate = normalise(password)
+    if user is None:
+        passwords.verify_dummy(candidate)
+        security_event(
+            "login.failed",
+            ip=request.ip,
+            reason="unknown_account",
+            email_digest=email_digest(email),
+        )
+        raise SignInFailed
+    locked = user.locked_until is not None and user.locked_until > now
+    if locked or not user.is_active:
+        # The real password is not checked, but a hash is still verified so that the
+        # answer takes as long as any other.
+        passwords.verify_dummy(candidate)
+        verified = False
+    else:
+        verified = passwords.verify(user.password_hash, candidate)
+    if not verified:
+        _register_failure(session, settings, user.id_user, now)
+        session.flush()
+        failed, locked_until = session.execute(
+            select(User.failed_login_attempts, User.locked_until).where(
+                User.id_user == user.id_user
+            )
+        ).one()
+        reason = "locked" if locked else ("deactivated" if not user.is_active else "wrong_password")
+        security_event(
+            "login.failed", id_user=user.id_user, ip=request.ip, reason=reason, attempts=failed
+        )
+        if not locked and locked_until is not None and locked_until > now:
+            security_event(
+                "account.locked",
+                id_user=user.id_user,
+                ip=request.ip,
+                until=locked_until.isoformat(),
+            )
+        # The failure is committed even though the request fails.
+        session.commit()
+        raise SignInFailed
+    if user.failed_login_attempts or user.locked_until is not None:
+        clear_lockout(session, user.id_user)
+    if user.password_hash and passwords.needs_rehash(user.password_hash):
+        # Only the stored hash changes; password_updated_at stays, so sessions live on.
+        user.password_hash = passwords.hash(candidate)
+    issued = issue_session(
+        session,
+        settings,
+        id_user=user.id_user,
+        now=now,
+        ip=request.ip,
+        user_agent=request.user_agent,
+    )
+    security_event(
+        "login.succeeded",
+        id_user=user.id_user,
+        ip=request.ip,
+        session=issued.record.id_user_session,
+    )
+    return user, issued
+
+
+def change_password(
+    session: Session,
+    settings: Settings,
+    passwords: Passwords,
+    *,
+    user: User,
+    current_password: str,
+    new_password: str,
+    current_session_id: int,
+    request: Request,
+) -> IssuedSession:
+    """Change a password (the current one is required); end every other session and
+    rotate the current one, whose token predates the new password."""
+    stored_hash = session.scalar(select(User.password_hash).where(User.id_user == user.id_user))
+    if not passwords.verify(stored_hash, normalise(current_password)):
+        security_event("password.change_refused", id_user=user.id_user, ip=request.ip)
+        raise ValidationFailed(
+            "The current password is incorrect.",
+            errors=[{"field": "current_password", "message": "The current password is incorrect."}],
+        )
+    validate_new_password(
+        session,
+        settings,
+        passwords,
+        new_password,
+        email=user.email,
+        name=user.name,
+        id_user=user.id_user,
+    )
+    record_password(session, passwords, user, new_password, now=request.now)
+    revoke_user_sessions(session, user.id_user, now=request.now, reason="password_changed")
+    issued = issue_session(
+        session,
+        settings,
+        id_user=user.id_user,
+        now=request.now,
+        ip=request.ip,
+        user_agent=request.user_agent,
+    )
+    security_event("password.changed", id_user=user.id_user, ip=request.ip)
+    return issued
+
+
+def request_password_reset(
+    session: Session,
+    settings: Settings,
+    mailer: Mailer,
+    *,
+    email: str,
+    request: Request,
+) -> None:
+    """Always answers the same way; mails a link only to a known, active account.
+
+    A locked account may reset: lockout must not become a denial of service."""
+    user = session.scalars(select(User).where(User.email == email.strip().lower())).one_or_none()
+    if user is None or not user.is_active or not user.email:
+        security_event(
+            "password_reset.requested", ip=request.ip, known=False, email_digest=email_digest(email)
+        )
+        return
+    now = request.now
+    session.execute(
+        update(PasswordResetToken)
+        .where(
+            PasswordResetToken.id_user == user.id_user,
+            PasswordResetToken.used_at.is_(None),
+            PasswordResetToken.invalidated_at.is_(None),
+        )
+        .values(invalidated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    token = new_token()
+    session.add(
+        PasswordResetToken(
+            id_user=user.id_user,
+            token_hash=token_digest(token),
+            created_at=now,
+            expires_at=now + timedelta(minutes=settings.reset_token_minutes),
+            request_ip=request.ip,
+        )
+    )
+    session.flush()
+    link = f"{settings.public_base_url}/reset-password?token={token}"
+    message = password_reset_message(
+        to=user.email, name=user.name, link=link, expires_minutes=settings.reset_token_minutes
+    )
+    try:
+        mailer.send(message)
+    except MailError as error:
+        # The answer stays 202 (no enumeration); operators see the failure in the log.
+        security_event(
+            "password_reset.mail_failed", id_user=user.id_user, ip=request.ip, error=str(error)
+        )
+        return
+    security_event("password_reset.requested", id_user=user.id_user, ip=request.ip, known=True)
+
+
+def confirm_password_reset(
+    session: Session,
+    settings: Settings,
+    passwords: Passwords,
+    *,
+    token: str,
+    new_password: str,
+    request: Request,
+) -> User:
+    now = request.now
+    if not token or len(token) > 256:
+        raise ResetTokenInvalid
+    row = session.execute(
+        select(PasswordResetToken, User)
+        .join(User, User.id_user == PasswordResetToken.id_user)
+        .where(PasswordResetToken.token_hash == token_digest(token))
+    ).one_or_none()
+    if row is None:
+        security_event("password_reset.refused", ip=request.ip, reason="unknown_token")
+        raise ResetTokenInvalid
+    reset, user = row
+    if (
+        reset.used_at is not None
+        or reset.invalidated_at is not None
+        or reset.expires_at <= now
+        or not user.is_active
+        or reset.created_at is None
+        or (user.password_updated_at is not None and reset.created_at < user.password_updated_at)
+    ):
+        security_event(
+            "password_reset.refused", id_user=user.id_user, ip=request.ip, reason="dead_token"
+        )
+        raise ResetTokenInvalid
+    validate_new_password(
+        session,
+        settings,
+        passwords,
+        new_password,
+        email=user.email,
+        name=user.name,
+        id_user=user.id_user,
+    )
+    # Marking the token used is the atomic step: of two concurrent confirmations only
+    # one UPDATE finds the row still unused.
+    claimed = session.execute(
+        update(PasswordResetToken)
+        .where(
+            PasswordResetToken.id_password_reset_token == reset.id_password_reset_token,
+            PasswordResetToken.used_at.is_(None),
+            PasswordResetToken.invalidated_at.is_(None),
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        security_event(
+            "password_reset.refused", id_user=user.id_user, ip=request.ip, reason="raced"
+        )
+        raise ResetTokenInvalid
+    record_password(session, passwords, user, new_password, now=now)
+    clear_lockout(session, user.id_user)
+    revoke_user_sessions(session, user.id_user, now=now, reason="password_reset")
+    security_event("password_reset.completed", id_user=user.id_user, ip=request.ip)
+    return user
+
+
+def clear_lockout(session: Session, id_user: int) -> None:
+    session.execute(
+        update(User)
+        .where(User.id_user == id_user)
+        .values(failed_login_attempts=0, locked_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def unlock_account(session: Session, *, id_user: int, by_user: int, ip: str | None) -> None:
+    clear_lockout(session, id_user)
+    security_event("account.unlocked", id_user=id_user, ip=ip, by_user=by_user)

@@ -1,0 +1,1 @@
+"""Outgoing email: rendering messages and handing them to SMTP or a local outbox."""

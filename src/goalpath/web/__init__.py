@@ -1,0 +1,1 @@
+"""Shared web assets: base templates and vendored static files (see static/vendor/VERSIONS.md)."""
