@@ -1,5 +1,6 @@
 """Every table: the 15 of the seed, then the extensions named in docs/schema.md."""
 
+from goalpath.models.audit_event import AuditEvent
 from goalpath.models.base import Base
 from goalpath.models.goal import Goal
 from goalpath.models.health_note import HealthNote
@@ -19,6 +20,7 @@ from goalpath.models.user_session import UserSession
 from goalpath.models.user_student import UserStudent
 
 __all__ = [
+    "AuditEvent",
     "Base",
     "Goal",
     "HealthNote",

@@ -1,0 +1,105 @@
+"""Writing the audit trail (SPEC section 6).
+
+Rows for allowed actions are written in the request's own transaction, so a change and
+its audit row commit or roll back together. Rows for denied or failed requests are
+written at once in a transaction of their own, so they survive the request's rollback.
+The trail is never updated or deleted by the application.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from goalpath.db import Database
+from goalpath.models import AuditEvent
+
+ALLOWED = "allowed"
+DENIED = "denied"
+FAILED = "failed"
+
+
+@dataclass
+class AuditTrail:
+    database: Database
+    session: Session
+    id_user: int | None
+    ip: str | None
+    now: datetime
+    written: list[dict[str, Any]] = field(default_factory=list)
+
+    def _row(
+        self,
+        action: str,
+        resource: str,
+        *,
+        record_id: int | str | None,
+        id_student: int | None,
+        outcome: str,
+        details: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        return {
+            "occurred_at": self.now,
+            "id_user": self.id_user,
+            "ip": self.ip,
+            "action": action,
+            "resource": resource,
+            "record_id": None if record_id is None else str(record_id),
+            "id_student": id_student,
+            "outcome": outcome,
+            "details": json.dumps(details, sort_keys=True, default=str) if details else None,
+        }
+
+    def record(
+        self,
+        action: str,
+        resource: str,
+        *,
+        record_id: int | str | None = None,
+        id_student: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """An allowed action, committed with the request."""
+        row = self._row(
+            action,
+            resource,
+            record_id=record_id,
+            id_student=id_student,
+            outcome=ALLOWED,
+            details=details,
+        )
+        self.session.execute(insert(AuditEvent), [row])
+        self.written.append(row)
+
+    def record_now(
+        self,
+        action: str,
+        resource: str,
+        *,
+        outcome: str,
+        record_id: int | str | None = None,
+        id_student: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """A denied or failed action, committed at once whatever becomes of the request."""
+        row = self._row(
+            action,
+            resource,
+            record_id=record_id,
+            id_student=id_student,
+            outcome=outcome,
+            details=details,
+        )
+        with self.database.engine.begin() as connection:
+            connection.execute(insert(AuditEvent), [row])
+        self.written.append(row)
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Which fields a change touched: names only, never the contents (SPEC section 6)."""
+    return sorted(key for key in after if before.get(key) != after[key])
