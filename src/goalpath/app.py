@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from goalpath import __version__
+from goalpath.audit.api import router as audit_router
 from goalpath.auth.api import router as auth_router
 from goalpath.config import Settings, get_settings
 from goalpath.db import Database
+from goalpath.districts.api import router as districts_router
 from goalpath.kit.csrf import CSRF_COOKIE, CSRF_HEADER, GoalpathCSRFMiddleware
 from goalpath.kit.headers import install_security_headers
 from goalpath.kit.problems import install_problem_handlers
@@ -19,6 +21,9 @@ from goalpath.mail.sender import mailer_from_settings
 from goalpath.models.base import utcnow
 from goalpath.ops.api import router as ops_router
 from goalpath.ops.docs import docs_router, mount_static
+from goalpath.programs.api import router as programs_router
+from goalpath.roles.api import router as roles_router
+from goalpath.student_access.api import router as student_access_router
 from goalpath.users.api import router as users_router
 from goalpath.users.service import passwords_from
 
@@ -62,6 +67,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(ops_router)
     app.include_router(docs_router)
     app.include_router(auth_router, prefix=API_PREFIX)
-    app.include_router(users_router, prefix=API_PREFIX)
+    for router in (
+        users_router,
+        districts_router,
+        programs_router,
+        roles_router,
+        student_access_router,
+        audit_router,
+    ):
+        app.include_router(router, prefix=API_PREFIX)
     mount_static(app)
     return app

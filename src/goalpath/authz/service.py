@@ -247,6 +247,25 @@ class Authorizer:
             self.deny(action, resource, None, id_student, "forbidden")
             raise Forbidden(f"You may not {action} {resource.replace('_', ' ')} records here.")
 
+    def can(self, resource: str, action: str, bindings: Bindings) -> bool:
+        """Decide an action on a record described by literals (e.g. a program about to be
+        created in district 3: Bindings(id_school_district=literal(3)))."""
+        condition = self.condition(resource, action, bindings)
+        return self.session.scalar(select(literal(1)).where(condition)) is not None
+
+    def require_can(
+        self,
+        resource: str,
+        action: str,
+        bindings: Bindings,
+        *,
+        record_id: int | None = None,
+        id_student: int | None = None,
+    ) -> None:
+        if not self.can(resource, action, bindings):
+            self.deny(action, resource, record_id, id_student, "forbidden")
+            raise Forbidden(f"You may not {action} this {resource.replace('_', ' ')}.")
+
     def require(self, resource: str, action: str, *, record_id: int | None = None) -> None:
         """For resources that are not scoped to a record (roles, permissions)."""
         if not self.grants.allows(resource, action):
