@@ -42,10 +42,11 @@ class AuditTrail:
         id_student: int | None,
         outcome: str,
         details: dict[str, Any] | None,
+        actor: int | None = None,
     ) -> dict[str, Any]:
         return {
             "occurred_at": self.now,
-            "id_user": self.id_user,
+            "id_user": actor if actor is not None else self.id_user,
             "ip": self.ip,
             "action": action,
             "resource": resource,
@@ -63,6 +64,7 @@ class AuditTrail:
         record_id: int | str | None = None,
         id_student: int | None = None,
         details: dict[str, Any] | None = None,
+        actor: int | None = None,
     ) -> None:
         """An allowed action, committed with the request."""
         row = self._row(
@@ -72,6 +74,7 @@ class AuditTrail:
             id_student=id_student,
             outcome=ALLOWED,
             details=details,
+            actor=actor,
         )
         self.session.execute(insert(AuditEvent), [row])
         self.written.append(row)
@@ -85,6 +88,7 @@ class AuditTrail:
         record_id: int | str | None = None,
         id_student: int | None = None,
         details: dict[str, Any] | None = None,
+        actor: int | None = None,
     ) -> None:
         """A denied or failed action, committed at once whatever becomes of the request."""
         row = self._row(
@@ -94,6 +98,7 @@ class AuditTrail:
             id_student=id_student,
             outcome=outcome,
             details=details,
+            actor=actor,
         )
         with self.database.engine.begin() as connection:
             connection.execute(insert(AuditEvent), [row])

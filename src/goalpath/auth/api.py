@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from goalpath.auth import service
-from goalpath.auth.deps import CurrentPrincipal, app_settings, request_info
+from goalpath.auth.deps import CurrentPrincipal, app_settings, audited_request_info, request_info
 from goalpath.auth.events import security_event
 from goalpath.auth.passwords import Passwords
 from goalpath.auth.schemas import (
@@ -63,7 +63,7 @@ def _answer_with_session(
 )
 def login(body: LoginInput, request: Request, response: Response, db: DbSession) -> SessionToken:
     settings = app_settings(request)
-    info = request_info(request)
+    info = audited_request_info(request, db)
     limiter = _limiter(request)
     limiter.hit(settings.rate_limit_login_ip, "login-ip", info.ip or "unknown")
     limiter.hit(settings.rate_limit_login_account, "login-account", body.email.strip().lower())
@@ -76,9 +76,9 @@ def login(body: LoginInput, request: Request, response: Response, db: DbSession)
 
 @router.post("/logout", status_code=204, responses=problem_responses(401, 403))
 def logout(principal: CurrentPrincipal, request: Request, db: DbSession) -> Response:
-    info = request_info(request)
+    info = audited_request_info(request, db, principal.user.id_user)
     revoke_session(db, principal.session.id_user_session, now=info.now, reason="logout")
-    security_event("logout", id_user=principal.user.id_user, ip=info.ip)
+    security_event("logout", audit=info.audit, id_user=principal.user.id_user)
     response = Response(status_code=204)
     response.delete_cookie(app_settings(request).session_cookie_name, path="/")
     return response
@@ -123,7 +123,7 @@ def change_password(
         current_password=body.current_password,
         new_password=body.new_password,
         current_session_id=principal.session.id_user_session,
-        request=request_info(request),
+        request=audited_request_info(request, db, principal.user.id_user),
     )
     return _answer_with_session(response, settings, issued, cookie=principal.via_cookie)
 
@@ -137,7 +137,7 @@ def change_password(
 )
 def password_reset(body: ResetRequestInput, request: Request, db: DbSession) -> Message:
     settings = app_settings(request)
-    info = request_info(request)
+    info = audited_request_info(request, db)
     limiter = _limiter(request)
     limiter.hit(settings.rate_limit_reset_ip, "reset-ip", info.ip or "unknown")
     limiter.hit(settings.rate_limit_reset_account, "reset-account", body.email.strip().lower())
@@ -161,7 +161,7 @@ def password_reset_confirm(
         _passwords(request),
         token=body.token,
         new_password=body.password,
-        request=request_info(request),
+        request=audited_request_info(request, db),
     )
     response.headers["Referrer-Policy"] = "no-referrer"
     return Message(detail="The password has been changed. Sign in with the new password.")

@@ -8,12 +8,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
+from goalpath.audit.service import AuditTrail
 from goalpath.auth.service import Request as RequestInfo
 from goalpath.auth.service import password_expired
 from goalpath.auth.sessions import resolve_session
 from goalpath.config import Settings
-from goalpath.db import DbSession
+from goalpath.db import Database, DbSession
 from goalpath.errors import Forbidden, Unauthorized
 from goalpath.kit.client_ip import request_client_ip
 from goalpath.models import User, UserSession
@@ -45,6 +47,15 @@ def request_info(request: Request) -> RequestInfo:
         user_agent=request.headers.get("user-agent"),
         now=now(request),
     )
+
+
+def audited_request_info(request: Request, db: Session, id_user: int | None = None) -> RequestInfo:
+    """Request facts with an audit trail for the auth endpoints, which run before (or
+    without) a signed-in actor."""
+    info = request_info(request)
+    database: Database = request.app.state.database
+    audit = AuditTrail(database, db, id_user=id_user, ip=info.ip, now=info.now)
+    return RequestInfo(ip=info.ip, user_agent=info.user_agent, now=info.now, audit=audit)
 
 
 def presented_token(request: Request) -> tuple[str | None, bool]:

@@ -11,6 +11,8 @@ import hashlib
 import logging
 from typing import Any
 
+from goalpath.audit.service import ALLOWED, AuditTrail
+
 logger = logging.getLogger("goalpath.security")
 
 
@@ -19,7 +21,27 @@ def email_digest(email: str) -> str:
 
 
 def security_event(
-    event: str, *, id_user: int | None = None, ip: str | None = None, **details: Any
+    event: str,
+    *,
+    audit: AuditTrail | None = None,
+    id_user: int | None = None,
+    ip: str | None = None,
+    outcome: str = ALLOWED,
+    **details: Any,
 ) -> None:
+    """Log the event, and put it on the audit trail: allowed events commit with the
+    request; failed and denied ones are committed at once, surviving its rollback."""
+    ip = audit.ip if audit is not None else ip
     fields = " ".join(f"{key}={value}" for key, value in sorted(details.items()))
-    logger.info("%s id_user=%s ip=%s %s", event, id_user, ip, fields)
+    logger.info("%s outcome=%s id_user=%s ip=%s %s", event, outcome, id_user, ip, fields)
+    if audit is None:
+        return
+    arguments: dict[str, Any] = {
+        "record_id": id_user,
+        "details": details or None,
+        "actor": id_user,
+    }
+    if outcome == ALLOWED:
+        audit.record(event, "user", **arguments)
+    else:
+        audit.record_now(event, "user", outcome=outcome, **arguments)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session, undefer
 
+from goalpath.audit.service import DENIED, FAILED, AuditTrail
 from goalpath.auth.events import email_digest, security_event
 from goalpath.auth.passwords import Passwords
 from goalpath.auth.policy import normalise
@@ -46,11 +47,12 @@ class ResetTokenInvalid(GoalpathError):
 
 @dataclass(frozen=True)
 class Request:
-    """Where a request came from, for sessions and the security log."""
+    """Where a request came from, for sessions, the security log and the audit trail."""
 
     ip: str | None
     user_agent: str | None
     now: datetime
+    audit: AuditTrail | None = None
 
 
 def password_expired(user: User, settings: Settings, now: datetime) -> bool:
@@ -105,7 +107,8 @@ def sign_in(
         passwords.verify_dummy(candidate)
         security_event(
             "login.failed",
-            ip=request.ip,
+            audit=request.audit,
+            outcome=FAILED,
             reason="unknown_account",
             email_digest=email_digest(email),
         )
@@ -127,18 +130,25 @@ def sign_in(
             )
         ).one()
         reason = "locked" if locked else ("deactivated" if not user.is_active else "wrong_password")
+        # The count is committed even though the request fails; committing first also
+        # frees SQLite's write lock for the audit rows below.
+        session.commit()
         security_event(
-            "login.failed", id_user=user.id_user, ip=request.ip, reason=reason, attempts=failed
+            "login.failed",
+            audit=request.audit,
+            outcome=FAILED,
+            id_user=user.id_user,
+            reason=reason,
+            attempts=failed,
         )
         if not locked and locked_until is not None and locked_until > now:
             security_event(
                 "account.locked",
+                audit=request.audit,
+                outcome=FAILED,
                 id_user=user.id_user,
-                ip=request.ip,
                 until=locked_until.isoformat(),
             )
-        # The failure is committed even though the request fails.
-        session.commit()
         raise SignInFailed
     if user.failed_login_attempts or user.locked_until is not None:
         clear_lockout(session, user.id_user)
@@ -155,8 +165,8 @@ def sign_in(
     )
     security_event(
         "login.succeeded",
+        audit=request.audit,
         id_user=user.id_user,
-        ip=request.ip,
         session=issued.record.id_user_session,
     )
     return user, issued
@@ -177,7 +187,9 @@ def change_password(
     rotate the current one, whose token predates the new password."""
     stored_hash = session.scalar(select(User.password_hash).where(User.id_user == user.id_user))
     if not passwords.verify(stored_hash, normalise(current_password)):
-        security_event("password.change_refused", id_user=user.id_user, ip=request.ip)
+        security_event(
+            "password.change_refused", audit=request.audit, outcome=DENIED, id_user=user.id_user
+        )
         raise ValidationFailed(
             "The current password is incorrect.",
             errors=[{"field": "current_password", "message": "The current password is incorrect."}],
@@ -201,7 +213,7 @@ def change_password(
         ip=request.ip,
         user_agent=request.user_agent,
     )
-    security_event("password.changed", id_user=user.id_user, ip=request.ip)
+    security_event("password.changed", audit=request.audit, id_user=user.id_user)
     return issued
 
 
@@ -219,7 +231,7 @@ def request_password_reset(
     user = session.scalars(select(User).where(User.email == email.strip().lower())).one_or_none()
     if user is None or not user.is_active or not user.email:
         security_event(
-            "password_reset.requested", ip=request.ip, known=False, email_digest=email_digest(email)
+            "password_reset.requested", audit=request.audit, email_digest=email_digest(email)
         )
         return
     now = request.now
@@ -253,10 +265,14 @@ def request_password_reset(
     except MailError as error:
         # The answer stays 202 (no enumeration); operators see the failure in the log.
         security_event(
-            "password_reset.mail_failed", id_user=user.id_user, ip=request.ip, error=str(error)
+            "password_reset.mail_failed",
+            audit=request.audit,
+            outcome=FAILED,
+            id_user=user.id_user,
+            error=type(error).__name__,
         )
         return
-    security_event("password_reset.requested", id_user=user.id_user, ip=request.ip, known=True)
+    security_event("password_reset.requested", audit=request.audit, id_user=user.id_user)
 
 
 def confirm_password_reset(
@@ -277,7 +293,9 @@ def confirm_password_reset(
         .where(PasswordResetToken.token_hash == token_digest(token))
     ).one_or_none()
     if row is None:
-        security_event("password_reset.refused", ip=request.ip, reason="unknown_token")
+        security_event(
+            "password_reset.refused", audit=request.audit, outcome=DENIED, reason="unknown_token"
+        )
         raise ResetTokenInvalid
     reset, user = row
     if (
@@ -289,7 +307,11 @@ def confirm_password_reset(
         or (user.password_updated_at is not None and reset.created_at < user.password_updated_at)
     ):
         security_event(
-            "password_reset.refused", id_user=user.id_user, ip=request.ip, reason="dead_token"
+            "password_reset.refused",
+            audit=request.audit,
+            outcome=DENIED,
+            id_user=user.id_user,
+            reason="dead_token",
         )
         raise ResetTokenInvalid
     validate_new_password(
@@ -314,14 +336,21 @@ def confirm_password_reset(
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        # Nothing of this request stands; rolling back also frees SQLite's write lock
+        # for the audit row.
+        session.rollback()
         security_event(
-            "password_reset.refused", id_user=user.id_user, ip=request.ip, reason="raced"
+            "password_reset.refused",
+            audit=request.audit,
+            outcome=DENIED,
+            id_user=user.id_user,
+            reason="raced",
         )
         raise ResetTokenInvalid
     record_password(session, passwords, user, new_password, now=now)
     clear_lockout(session, user.id_user)
     revoke_user_sessions(session, user.id_user, now=now, reason="password_reset")
-    security_event("password_reset.completed", id_user=user.id_user, ip=request.ip)
+    security_event("password_reset.completed", audit=request.audit, id_user=user.id_user)
     return user
 
 
@@ -334,6 +363,7 @@ def clear_lockout(session: Session, id_user: int) -> None:
     )
 
 
-def unlock_account(session: Session, *, id_user: int, by_user: int, ip: str | None) -> None:
+def unlock_account(session: Session, *, id_user: int, audit: AuditTrail) -> None:
     clear_lockout(session, id_user)
-    security_event("account.unlocked", id_user=id_user, ip=ip, by_user=by_user)
+    audit.record("account.unlocked", "user", record_id=id_user)
+    security_event("account.unlocked", id_user=id_user, ip=audit.ip, by_user=audit.id_user)

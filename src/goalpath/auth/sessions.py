@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
 from goalpath.auth.tokens import new_token, token_digest
@@ -77,11 +77,17 @@ def resolve_session(
     ):
         return None
     if now - record.last_seen_at >= TOUCH_INTERVAL:
-        session.execute(
-            update(UserSession)
-            .where(UserSession.id_user_session == record.id_user_session)
-            .values(last_seen_at=now)
-        )
+        # Written in a short transaction of its own: the request's transaction then holds
+        # no write lock before it decides, so an audit row for a refusal can always be
+        # written beside it (SQLite has one writer at a time).
+        bind = session.get_bind()
+        engine = bind.engine if isinstance(bind, Connection) else bind
+        with engine.begin() as connection:
+            connection.execute(
+                update(UserSession)
+                .where(UserSession.id_user_session == record.id_user_session)
+                .values(last_seen_at=now)
+            )
         record.last_seen_at = now
     return record, user
 

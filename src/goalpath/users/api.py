@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
-from goalpath.auth.deps import CurrentPrincipal, request_info
+from goalpath.auth.deps import CurrentPrincipal, audited_request_info, request_info
 from goalpath.auth.events import security_event
 from goalpath.auth.service import unlock_account
 from goalpath.auth.sessions import revoke_user_sessions
@@ -32,9 +32,9 @@ def _require_account_admin(db: DbSession, principal: CurrentPrincipal, id_user: 
 @router.post("/{id_user}/unlock", status_code=204, responses=RESPONSES)
 def unlock(id_user: int, principal: CurrentPrincipal, request: Request, db: DbSession) -> Response:
     target = _require_account_admin(db, principal, id_user)
-    unlock_account(
-        db, id_user=target.id_user, by_user=principal.user.id_user, ip=request_info(request).ip
-    )
+    info = audited_request_info(request, db, principal.user.id_user)
+    assert info.audit is not None
+    unlock_account(db, id_user=target.id_user, audit=info.audit)
     return Response(status_code=204)
 
 
