@@ -24,7 +24,7 @@ def documented() -> dict[str, set[tuple[str, str, str]]]:
             break
         resource = cells[0]
         for role, cell in zip(roles, cells[1:], strict=True):
-            if cell in ("–", ""):
+            if cell in ("\u2013", ""):  # an en dash marks no rights
                 continue
             for part in cell.split(","):
                 letters, scope = part.split()
