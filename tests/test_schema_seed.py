@@ -13,7 +13,10 @@ from tests.fixtures.seed import SeedColumn, SeedTable, parse_seed
 SEED = parse_seed()
 
 # Extension columns on seed tables, each named in docs/schema.md with its requirement.
-EXTENSION_COLUMNS: dict[str, set[str]] = {"user": {"deactivated_at"}}
+EXTENSION_COLUMNS: dict[str, set[str]] = {
+    "user": {"deactivated_at"},
+    "progress_report": {"finalized_at", "id_user_finalized"},
+}
 
 
 def test_seed_file_has_fifteen_tables() -> None:

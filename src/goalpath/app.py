@@ -13,6 +13,8 @@ from goalpath.auth.api import router as auth_router
 from goalpath.config import Settings, get_settings
 from goalpath.db import Database
 from goalpath.districts.api import router as districts_router
+from goalpath.goals.api import router as goals_router
+from goalpath.health_notes.api import router as health_notes_router
 from goalpath.kit.csrf import CSRF_COOKIE, CSRF_HEADER, GoalpathCSRFMiddleware
 from goalpath.kit.headers import install_security_headers
 from goalpath.kit.problems import install_problem_handlers
@@ -22,8 +24,11 @@ from goalpath.models.base import utcnow
 from goalpath.ops.api import router as ops_router
 from goalpath.ops.docs import docs_router, mount_static
 from goalpath.programs.api import router as programs_router
+from goalpath.progress_events.api import router as progress_events_router
+from goalpath.progress_reports.api import router as progress_reports_router
 from goalpath.roles.api import router as roles_router
 from goalpath.student_access.api import router as student_access_router
+from goalpath.students.api import router as students_router
 from goalpath.users.api import router as users_router
 from goalpath.users.service import passwords_from
 
@@ -74,6 +79,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         roles_router,
         student_access_router,
         audit_router,
+        students_router,
+        goals_router,
+        health_notes_router,
+        progress_events_router,
+        progress_reports_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     mount_static(app)

@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     mail_from: str = "Goalpath <no-reply@localhost>"
     outbox_dir: Path = Path("var") / "outbox"
 
+    # Reporting periods as JSON: {"Q1": ["08-01", "10-15"], ...}, month-day ranges of
+    # the school year that starts in a report's `year` (a range may run into the next
+    # calendar year). Unset: Q1-Q4, S1-S2, T1-T3 of a school year from 1 August.
+    report_periods: str | None = None
+
     # Demo district: the shared sign-in password printed by `make run`.
     demo_password: str = "maple-lantern-orchard-42"
 

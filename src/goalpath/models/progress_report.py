@@ -22,3 +22,6 @@ class ProgressReport(Base):
     year: Mapped[int | None] = mapped_column(Integer)
     summary: Mapped[str | None] = mapped_column(Text)
     generated_at: Mapped[datetime | None] = mapped_column(UTCTimestamp)
+    # Extension (docs/schema.md): a final report is read-only until reopened.
+    finalized_at: Mapped[datetime | None] = mapped_column(UTCTimestamp)
+    id_user_finalized: Mapped[int | None] = mapped_column(ForeignKey("user.id_user"))

@@ -1,0 +1,7 @@
+"""HTTP endpoints of the students domain."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["students"])
