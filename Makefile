@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench bench-small clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,14 +24,22 @@ run: install
 test: install
 	$(BIN)/python tools/run_tests.py
 
+# The benchmark on the large district (SQLite unless DATABASE_URL says otherwise).
+bench: install
+	$(BIN)/python -m bench.run --scale $(or $(SCALE),1) --seconds $(or $(SECONDS),10)
+
+# A few seconds on a tiny district, so the benchmark cannot rot (CI runs it).
+bench-small: install
+	$(BIN)/python -m bench.run --scale 0.002 --seconds 1 --label ci-small
+
 lint: install
-	$(BIN)/ruff check src tests tools
-	$(BIN)/ruff format --check src tests tools
+	$(BIN)/ruff check src tests tools bench
+	$(BIN)/ruff format --check src tests tools bench
 	$(BIN)/mypy src
 
 format: install
-	$(BIN)/ruff check --fix src tests tools
-	$(BIN)/ruff format src tests tools
+	$(BIN)/ruff check --fix src tests tools bench
+	$(BIN)/ruff format src tests tools bench
 
 clean:
 	rm -rf $(VENV) var build src/*.egg-info

@@ -12,7 +12,12 @@ from goalpath.config import get_settings
 from goalpath.db import Database
 from goalpath.errors import GoalpathError
 
-app = typer.Typer(help="Goalpath: students' goals, progress and reports.", no_args_is_help=True)
+# Tracebacks never print local variables: they may hold passwords.
+app = typer.Typer(
+    help="Goalpath: students' goals, progress and reports.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 db_app = typer.Typer(help="Create or migrate the database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -109,6 +114,10 @@ def demo(
     if_empty: bool = typer.Option(
         False, "--if-empty", help="Load only when the database holds no district yet"
     ),
+    size: str = typer.Option(
+        "small", help="small: the Riverbend demo district; large: the benchmark district"
+    ),
+    scale: float = typer.Option(1.0, min=0.0001, max=1.0, help="Shrink the large district"),
 ) -> None:
     """Load the deterministic demo district (refused if the database holds other data)."""
     from goalpath.demo.loader import DemoRefused, load_demo
@@ -116,7 +125,17 @@ def demo(
     settings = get_settings()
     database = _database()
     try:
-        outcome = load_demo(database, settings, only_if_empty=if_empty)
+        if size == "large":
+            from goalpath.demo.large import generate_large
+
+            counts = generate_large(database, settings, scale=scale)
+            outcome = "loaded the large district: " + ", ".join(
+                f"{n} {what}" for what, n in counts.items()
+            )
+        elif size == "small":
+            outcome = load_demo(database, settings, only_if_empty=if_empty)
+        else:
+            raise typer.BadParameter("size must be small or large")
     except DemoRefused as refusal:
         typer.echo(f"refused: {refusal}", err=True)
         raise typer.Exit(1) from None
