@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from goalpath.models.base import Base, UTCTimestamp, utcnow
@@ -10,6 +10,16 @@ from goalpath.models.base import Base, UTCTimestamp, utcnow
 
 class ProgressEvent(Base):
     __tablename__ = "progress_event"
+    # A student's timeline is read newest first, page by page: this index makes every
+    # page, the first or the hundredth, one range scan (docs/schema.md).
+    __table_args__ = (
+        Index(
+            "ix_progress_event_id_student_created_at",
+            "id_student",
+            "created_at",
+            "id_progress_event",
+        ),
+    )
 
     id_progress_event: Mapped[int] = mapped_column(Integer, primary_key=True)
     id_student: Mapped[int | None] = mapped_column(ForeignKey("student.id_student"), index=True)
