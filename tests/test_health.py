@@ -72,3 +72,10 @@ def test_openapi_document_is_served(client: TestClient) -> None:
     response = client.get("/api/v1/openapi.json")
     assert response.status_code == 200
     assert "/readyz" in response.json()["paths"]
+
+
+def test_text_no_database_can_store_is_refused(client: TestClient) -> None:
+    for email in ("a\x00b@lakeside.example", "\ud800@lakeside.example"):
+        response = client.post("/api/v1/auth/password-reset", json={"email": email})
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
