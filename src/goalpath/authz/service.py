@@ -201,7 +201,15 @@ class Authorizer:
         if student_of is not None and record is not None:
             id_student = student_of(record)
         if record is None:
-            self.deny(action, resource, record_id, None, "not_found_or_out_of_scope")
+            # The refusal is filed under the student the record belongs to (if it
+            # exists), so "who tried to see this student's records" finds it too.
+            id_student_column = getattr(model, "id_student", None)
+            owner = (
+                self.session.scalar(select(id_student_column).where(primary_key == record_id))
+                if id_student_column is not None
+                else None
+            )
+            self.deny(action, resource, record_id, owner, "not_found_or_out_of_scope")
             raise NotFound("Not found.")
         if action != "read" and not self.allowed_on(model, record_id, resource, action):
             self.deny(action, resource, record_id, id_student, "forbidden")

@@ -85,6 +85,30 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
     return decoded
 
 
+_INT_RANGE = (-(2**31), 2**31 - 1)
+
+
+def _check_types(values: list[Any], keys: Sequence[ColumnElement[Any]]) -> None:
+    """A cursor is opaque but not trusted: each value must fit its key's column."""
+    for value, key in zip(values, keys, strict=True):
+        try:
+            expected = key.type.python_type
+        except NotImplementedError:
+            continue
+        fits = isinstance(value, expected) and not isinstance(value, bool)
+        if fits and isinstance(value, int):
+            fits = _INT_RANGE[0] <= value <= _INT_RANGE[1]
+        if fits and isinstance(value, datetime):
+            fits = value.tzinfo is not None
+        if fits and isinstance(value, str):
+            fits = len(value) <= 255 and "\x00" not in value
+        if not fits:
+            raise ValidationFailed(
+                "The cursor is not valid; start again from the first page.",
+                errors=[{"field": "cursor", "message": "Not a cursor this server issued."}],
+            )
+
+
 def keyset_page(
     session: Session,
     statement: Select[Any],
@@ -97,6 +121,7 @@ def keyset_page(
     direction; the last one unique)."""
     if page.cursor:
         after = decode_cursor(page.cursor, len(keys))
+        _check_types(after, keys)
         row_key = tuple_(*keys)
         statement = statement.where(
             row_key < tuple_(*after) if descending else row_key > tuple_(*after)
