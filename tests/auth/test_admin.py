@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 
 from goalpath.config import Settings
 from goalpath.db import Database
+from goalpath.models import Program, SchoolDistrict, UserProgram
 from tests.fixtures.factories import DEFAULT_PASSWORD, fetch_user, make_user
 
 STAFF = "casey.morgan@lakeside.example"
@@ -36,11 +37,28 @@ def test_admin_unlocks_an_account(
     assert sign_in(client, STAFF)
 
 
+def place_in_one_program(database: Database, *id_users: int) -> None:
+    with database.session_scope() as session:
+        district = SchoolDistrict(name="Lakeside Schools")
+        session.add(district)
+        session.flush()
+        program = Program(id_school_district=district.id_school_district, name="Reading")
+        session.add(program)
+        session.flush()
+        for id_user in id_users:
+            session.add(UserProgram(id_user=id_user, id_program=program.id_program))
+
+
 def test_staff_cannot_unlock(client: TestClient, database: Database, settings: Settings) -> None:
-    make_user(database, settings)
-    other = make_user(database, settings, email="other@lakeside.example", name="Other Person")
+    me = make_user(database, settings)
+    colleague = make_user(database, settings, email="other@lakeside.example", name="Other Person")
+    stranger = make_user(database, settings, email="far@lakeside.example", name="Far Away")
+    place_in_one_program(database, me, colleague)
     staff = sign_in(client, STAFF)
-    assert client.post(f"/api/v1/users/{other}/unlock", headers=staff).status_code == 403
+    # A colleague of the same program is readable, so the refusal is 403; an account
+    # outside every scope of the case manager is 404, like one that does not exist.
+    assert client.post(f"/api/v1/users/{colleague}/unlock", headers=staff).status_code == 403
+    assert client.post(f"/api/v1/users/{stranger}/unlock", headers=staff).status_code == 404
     assert client.post("/api/v1/users/999999/unlock", headers=staff).status_code == 404
 
 

@@ -35,6 +35,7 @@ from goalpath.models import (
     Program,
     ProgressEvent,
     ProgressReport,
+    Role,
     SchoolDistrict,
     Student,
     User,
@@ -60,6 +61,7 @@ MODELS: dict[str, Any] = {
     "program_membership": UserProgram,
     "user": User,
     "audit_event": AuditEvent,
+    "role": Role,
 }
 
 
@@ -93,6 +95,8 @@ def columns_of(resource: str) -> Bindings:
         return Bindings(id_user=User.id_user)
     if resource == "audit_event":
         return Bindings(id_student=AuditEvent.id_student, id_user=AuditEvent.id_user)
+    if resource == "role":
+        return Bindings()
     raise KeyError(resource)
 
 

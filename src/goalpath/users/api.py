@@ -1,55 +1,159 @@
-"""/api/v1/users: account administration."""
+"""/api/v1/users: staff accounts, their roles, deactivation, unlock and sessions."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
-from sqlalchemy import select
+from typing import Annotated
 
-from goalpath.auth.deps import CurrentPrincipal, audited_request_info, request_info
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+
+from goalpath.auth.deps import app_settings
 from goalpath.auth.events import security_event
+from goalpath.auth.passwords import Passwords
 from goalpath.auth.service import unlock_account
-from goalpath.auth.sessions import revoke_user_sessions
-from goalpath.db import DbSession
-from goalpath.errors import Forbidden, NotFound
+from goalpath.authz.deps import CurrentActor
+from goalpath.kit.pagination import Page, PageRequest, page_request
 from goalpath.kit.problems import problem_responses
-from goalpath.models import Role, User
+from goalpath.mail.sender import Mailer
+from goalpath.models import User
+from goalpath.users import service
+from goalpath.users.schemas import MAX_ID, UserCreate, UserFilters, UserOut, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
-RESPONSES = problem_responses(401, 403, 404)
-_ACCOUNT_ADMINS = ("system_admin", "district_admin")
+
+UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="id_user")]
+ITEM_RESPONSES = problem_responses(401, 404, 422)
+CHANGE_RESPONSES = problem_responses(
+    401,
+    403,
+    404,
+    409,
+    422,
+    s403="Readable, but the change is not allowed (no right, or the role outranks you)",
+)
 
 
-def _require_account_admin(db: DbSession, principal: CurrentPrincipal, id_user: int) -> User:
-    role_name = db.scalar(select(Role.name).where(Role.id_role == principal.user.id_role))
-    target = db.get(User, id_user)
-    if target is None:
-        raise NotFound("No such user.")
-    if role_name not in _ACCOUNT_ADMINS:
-        raise Forbidden("Only account administrators may do this.")
-    return target
+def user_filters(
+    email_prefix: Annotated[
+        str | None, Query(min_length=1, max_length=255, description="Start of the email")
+    ] = None,
+    id_role: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    active: Annotated[
+        bool | None, Query(description="true: active accounts only; false: deactivated only")
+    ] = None,
+) -> UserFilters:
+    return UserFilters(email_prefix=email_prefix, id_role=id_role, active=active)
 
 
-@router.post("/{id_user}/unlock", status_code=204, responses=RESPONSES)
-def unlock(id_user: int, principal: CurrentPrincipal, request: Request, db: DbSession) -> Response:
-    target = _require_account_admin(db, principal, id_user)
-    info = audited_request_info(request, db, principal.user.id_user)
-    assert info.audit is not None
-    unlock_account(db, id_user=target.id_user, audit=info.audit)
+@router.get(
+    "",
+    response_model=Page[UserOut],
+    responses=problem_responses(401, 422),
+    summary="Staff accounts the signed-in user may read",
+)
+def list_users(
+    actor: CurrentActor,
+    filters: Annotated[UserFilters, Depends(user_filters)],
+    page: Annotated[PageRequest, Depends(page_request)],
+) -> Page[UserOut]:
+    users, next_cursor = service.list_users(actor, filters, page)
+    return Page[UserOut](
+        items=[UserOut.model_validate(user) for user in users], next_cursor=next_cursor
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=UserOut,
+    responses=problem_responses(
+        401,
+        403,
+        409,
+        422,
+        503,
+        s403="No right to create accounts, or the role carries rights you do not hold",
+        s409="An account with this email exists",
+        s503="Without a password: the invitation email could not be sent; nothing created",
+    ),
+    summary="Create an account with a password, or email the person a set-password link",
+)
+def create_user(body: UserCreate, actor: CurrentActor, request: Request) -> UserOut:
+    passwords: Passwords = request.app.state.passwords
+    mailer: Mailer = request.app.state.mailer
+    user = service.create_account(actor, app_settings(request), passwords, mailer, body)
+    return UserOut.model_validate(user)
+
+
+@router.get("/{id_user}", response_model=UserOut, responses=ITEM_RESPONSES)
+def get_user(id_user: UserId, actor: CurrentActor) -> UserOut:
+    return UserOut.model_validate(service.get_user(actor, id_user))
+
+
+@router.patch(
+    "/{id_user}",
+    response_model=UserOut,
+    responses=CHANGE_RESPONSES,
+    summary="Change name, email or role (a role only if you hold all its rights)",
+)
+def update_user(id_user: UserId, body: UserUpdate, actor: CurrentActor) -> UserOut:
+    user = service.update_account(actor, id_user, body.model_dump(exclude_unset=True))
+    return UserOut.model_validate(user)
+
+
+@router.delete(
+    "/{id_user}",
+    status_code=409,
+    response_class=Response,
+    responses=problem_responses(
+        401, 403, 404, 409, 422, s409="Accounts are never deleted; deactivate instead"
+    ),
+    summary="Refused: accounts are deactivated, never deleted",
+)
+def delete_user(id_user: UserId, actor: CurrentActor) -> Response:
+    service.refuse_delete(actor, id_user)
+
+
+@router.post(
+    "/{id_user}/deactivate",
+    response_model=UserOut,
+    responses=CHANGE_RESPONSES,
+    summary="Deactivate an account: it cannot sign in and its sessions end",
+)
+def deactivate_user(id_user: UserId, actor: CurrentActor) -> UserOut:
+    return UserOut.model_validate(service.deactivate_account(actor, id_user))
+
+
+@router.post(
+    "/{id_user}/reactivate",
+    response_model=UserOut,
+    responses=CHANGE_RESPONSES,
+    summary="Let a deactivated account sign in again",
+)
+def reactivate_user(id_user: UserId, actor: CurrentActor) -> UserOut:
+    return UserOut.model_validate(service.reactivate_account(actor, id_user))
+
+
+@router.post(
+    "/{id_user}/unlock",
+    status_code=204,
+    responses=problem_responses(401, 403, 404, 422),
+    summary="Clear a lockout after failed sign-ins",
+)
+def unlock(id_user: UserId, actor: CurrentActor) -> Response:
+    target: User = actor.authz.fetch(User, id_user, service.RESOURCE, "update")
+    unlock_account(actor.db, id_user=target.id_user, audit=actor.audit)
     return Response(status_code=204)
 
 
-@router.delete("/{id_user}/sessions", status_code=204, responses=RESPONSES)
-def end_sessions(
-    id_user: int, principal: CurrentPrincipal, request: Request, db: DbSession
-) -> Response:
-    target = _require_account_admin(db, principal, id_user)
-    info = request_info(request)
-    ended = revoke_user_sessions(db, target.id_user, now=info.now, reason="ended_by_admin")
+@router.delete(
+    "/{id_user}/sessions",
+    status_code=204,
+    responses=problem_responses(401, 403, 404, 422),
+    summary="End every session of the account",
+)
+def end_sessions(id_user: UserId, actor: CurrentActor) -> Response:
+    ended = service.end_sessions(actor, id_user)
     security_event(
-        "sessions.ended",
-        id_user=target.id_user,
-        ip=info.ip,
-        by_user=principal.user.id_user,
-        count=ended,
+        "sessions.ended", id_user=id_user, ip=actor.info.ip, by_user=actor.id_user, count=ended
     )
     return Response(status_code=204)

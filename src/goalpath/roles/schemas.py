@@ -1,0 +1,60 @@
+"""Bodies of the /roles and /permissions endpoints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, field_validator
+
+from goalpath.kit.schemas import Output, StrictInput
+from goalpath.users.schemas import RecordId
+
+RoleName = Annotated[str, Field(min_length=1, max_length=100)]
+Description = Annotated[str, Field(max_length=2000)]
+
+
+class RoleCreate(StrictInput):
+    name: RoleName
+    description: Description | None = None
+
+
+class RoleUpdate(StrictInput):
+    name: RoleName | None = None
+    description: Description | None = Field(default=None, description="null clears it")
+
+    @field_validator("name")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Left out means "unchanged"; every role needs a name.
+        if value is None:
+            raise ValueError("may be left out, but not set to null")
+        return value
+
+
+class RoleOut(Output):
+    id_role: int
+    name: str | None
+    description: str | None
+    created_at: datetime | None
+
+
+class PermissionOut(Output):
+    id_permission: int
+    name: str | None
+    description: str | None
+    resource: str | None
+    action: str | None
+    scope: str | None
+
+
+class RolePermissionInput(StrictInput):
+    id_permission: RecordId
+
+
+@dataclass(frozen=True)
+class PermissionFilters:
+    resource: str | None = None
+    action: str | None = None
+    scope: str | None = None
