@@ -77,6 +77,9 @@ def make_engine(settings: Settings, *, url: str | None = None) -> Engine:
         kwargs["pool_recycle"] = 1800
         if backend == "mysql":
             kwargs["connect_args"] = {"init_command": _MYSQL_INIT}
+        else:
+            # Sessions in UTC, like the stored timestamps, whatever the server's zone.
+            kwargs["connect_args"] = {"options": "-c timezone=UTC"}
     engine = create_engine(database_url, **kwargs)
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas(settings.sqlite_busy_timeout_ms))

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy import ColumnElement, Select, literal, tuple_
 from sqlalchemy.orm import Session
 
 from goalpath.errors import ValidationFailed
@@ -68,6 +68,13 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def _invalid_cursor() -> ValidationFailed:
+    return ValidationFailed(
+        "The cursor is not valid; start again from the first page.",
+        errors=[{"field": "cursor", "message": "Not a cursor this server issued."}],
+    )
+
+
 def decode_cursor(cursor: str, size: int) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
@@ -75,13 +82,10 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
         if not isinstance(values, list) or len(values) != size:
             raise ValueError("wrong shape")
         decoded = [_decode_value(value) for value in values]
-        if not all(isinstance(value, (int, str, datetime, date)) for value in decoded):
-            raise ValueError("wrong type")
-    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
-        raise ValidationFailed(
-            "The cursor is not valid; start again from the first page.",
-            errors=[{"field": "cursor", "message": "Not a cursor this server issued."}],
-        ) from error
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as error:
+        raise _invalid_cursor() from error
+    if not all(isinstance(value, (int, str, datetime, date)) for value in decoded):
+        raise _invalid_cursor()
     return decoded
 
 
@@ -103,10 +107,7 @@ def _check_types(values: list[Any], keys: Sequence[ColumnElement[Any]]) -> None:
         if fits and isinstance(value, str):
             fits = len(value) <= 255 and "\x00" not in value
         if not fits:
-            raise ValidationFailed(
-                "The cursor is not valid; start again from the first page.",
-                errors=[{"field": "cursor", "message": "Not a cursor this server issued."}],
-            )
+            raise _invalid_cursor()
 
 
 def keyset_page(
@@ -123,9 +124,10 @@ def keyset_page(
         after = decode_cursor(page.cursor, len(keys))
         _check_types(after, keys)
         row_key = tuple_(*keys)
-        statement = statement.where(
-            row_key < tuple_(*after) if descending else row_key > tuple_(*after)
-        )
+        # Bound with each column's own type, so a timestamp is compared as UTC whatever
+        # the database session's time zone.
+        bound = tuple_(*[literal(value, key.type) for value, key in zip(after, keys, strict=True)])
+        statement = statement.where(row_key < bound if descending else row_key > bound)
     order = [key.desc() if descending else key.asc() for key in keys]
     items = list(session.scalars(statement.order_by(*order).limit(page.limit + 1)))
     next_cursor = None
