@@ -169,3 +169,37 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
     assert completed.returncode == 0
     for command in ("db", "create-admin", "demo", "serve"):
         assert command in completed.stdout
+
+
+def test_bad_report_periods_setting_is_refused_at_start() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        Settings(report_periods='{"Q1": ["13-01", "10-15"]}')
+    assert Settings(report_periods='{"Q1": ["08-01", "10-15"]}').report_periods
+
+
+def test_generate_reports_command(cli_env: None, database: Database) -> None:
+    from goalpath.models import Program, ProgressReport
+
+    assert runner.invoke(cli.app, ["demo"]).exit_code == 0
+    with database.session_scope() as session:
+        program = str(session.scalar(select(func.min(Program.id_program))))
+        before = session.scalar(select(func.count()).select_from(ProgressReport))
+    common = ["--period", "Q1", "--year", "2026", "--program", program]
+    coordinator = "priya.raman@riverbend-usd.example"
+    result = runner.invoke(cli.app, ["generate-reports", "--as", coordinator, *common])
+    assert result.exit_code == 0, result.output
+    assert "created" in result.output
+    with database.session_scope() as session:
+        after = session.scalar(select(func.count()).select_from(ProgressReport))
+    assert after is not None and before is not None and after > before
+    refused = runner.invoke(cli.app, ["generate-reports", "--as", "nobody@x.example", *common])
+    assert refused.exit_code == 1
+
+
+def test_rotate_health_note_key_command(cli_env: None, database: Database) -> None:
+    assert runner.invoke(cli.app, ["demo"]).exit_code == 0
+    result = runner.invoke(cli.app, ["rotate-health-note-key"])
+    assert result.exit_code == 0, result.output
+    assert "re-encrypted 19 health notes" in result.output

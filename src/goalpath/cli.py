@@ -144,6 +144,74 @@ def demo(
     typer.echo(outcome)
 
 
+@app.command("rotate-health-note-key")
+def rotate_health_note_key(
+    batch_size: int = typer.Option(500, min=1, help="Notes re-encrypted per transaction"),
+) -> None:
+    """Re-encrypt every health note under the newest key (docs/operations.md)."""
+    from goalpath.health_notes.rotation import rotate_health_note_keys
+
+    database = _database()
+    try:
+        count = rotate_health_note_keys(database, get_settings(), batch_size=batch_size)
+    finally:
+        database.dispose()
+    typer.echo(f"re-encrypted {count} health notes under the newest key")
+
+
+@app.command("generate-reports")
+def generate_reports_command(
+    as_email: str = typer.Option(..., "--as", help="Email of the staff member generating"),
+    period: str = typer.Option(..., help="Reporting period, e.g. Q1"),
+    year: int = typer.Option(..., help="The year the school year starts in"),
+    program: int | None = typer.Option(None, help="Every student of this program"),
+    student: int | None = typer.Option(None, help="One student"),
+) -> None:
+    """Draft progress reports with the same rights as the named staff member."""
+    from sqlalchemy import select
+
+    from goalpath.audit.service import AuditTrail
+    from goalpath.authz.grants import load_grants
+    from goalpath.authz.service import Authorizer
+    from goalpath.models import User
+    from goalpath.models.base import utcnow
+    from goalpath.progress_reports.generation import generate_reports
+
+    if (program is None) == (student is None):
+        raise typer.BadParameter("give exactly one of --program and --student")
+    settings = get_settings()
+    database = _database()
+    try:
+        with database.session_scope() as session:
+            user = session.scalars(
+                select(User).where(User.email == as_email.strip().lower())
+            ).one_or_none()
+            if user is None or not user.is_active:
+                typer.echo("refused: no active account with that email", err=True)
+                raise typer.Exit(1)
+            now = utcnow()
+            grants = load_grants(session, user.id_user, user.id_role)
+            audit = AuditTrail(database, session, id_user=user.id_user, ip=None, now=now)
+            result = generate_reports(
+                Authorizer(session, grants, audit),
+                settings,
+                period=period,
+                year=year,
+                id_program=program,
+                id_student=student,
+                now=now,
+            )
+            typer.echo(
+                f"created {result.created}, updated {result.updated}, "
+                f"left final {result.skipped_final}"
+            )
+    except GoalpathError as error:
+        typer.echo(f"refused: {error.detail}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        database.dispose()
+
+
 @app.command("sign-in-help")
 def sign_in_help() -> None:
     """Print how to sign in to the demo district."""

@@ -131,6 +131,18 @@ class Settings(BaseSettings):
             return self.cookie_secure
         return self.public_base_url.startswith("https://")
 
+    @field_validator("report_periods")
+    @classmethod
+    def _periods_parse(cls, value: str | None) -> str | None:
+        # A bad setting stops the app at start-up rather than failing a request later.
+        from goalpath.progress_reports.periods import PeriodSettingInvalid, parse_periods
+
+        try:
+            parse_periods(value)
+        except PeriodSettingInvalid as error:
+            raise ValueError(str(error)) from error
+        return value
+
     @field_validator("public_base_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
