@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from goalpath import __version__
 from goalpath.audit.api import router as audit_router
 from goalpath.auth.api import router as auth_router
+from goalpath.auth.pages import router as auth_pages_router
 from goalpath.config import Settings, get_settings
 from goalpath.db import Database
 from goalpath.districts.api import router as districts_router
@@ -31,6 +32,7 @@ from goalpath.student_access.api import router as student_access_router
 from goalpath.students.api import router as students_router
 from goalpath.users.api import router as users_router
 from goalpath.users.service import passwords_from
+from goalpath.web.pages import PageRedirect, page_redirect_handler
 
 API_PREFIX = "/api/v1"
 
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.rate_limiter = RateLimiter.from_settings(settings)
     app.state.mailer = mailer_from_settings(settings)
     install_problem_handlers(app)
+    app.add_exception_handler(PageRedirect, page_redirect_handler)
     app.add_middleware(
         GoalpathCSRFMiddleware,
         secret=settings.signing_key(),
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_security_headers(app, settings)
     app.include_router(ops_router)
     app.include_router(docs_router)
+    app.include_router(auth_pages_router)
     app.include_router(auth_router, prefix=API_PREFIX)
     for router in (
         users_router,

@@ -1,0 +1,293 @@
+"""What every server-rendered page shares: templates, the signed-in viewer, redirects.
+
+Pages are as thin as the API's endpoints and call the same services. A page's
+principal is resolved by the API's own `current_principal`, so a page and the API can
+never disagree about who is signed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import jinja2
+from fastapi import Depends, Request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Match
+from starlette.templating import Jinja2Templates
+from starlette.types import Scope
+
+from goalpath.auth.deps import Principal, app_settings, current_principal, now, presented_token
+from goalpath.auth.sessions import resolve_session
+from goalpath.authz.grants import Grants, load_grants
+from goalpath.db import DbSession
+from goalpath.errors import Forbidden, Unauthorized
+from goalpath.kit.csrf import csrf_token
+from goalpath.models import Role
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+templates = Jinja2Templates(
+    env=jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+)
+
+HOME_PATH = "/"
+SIGN_IN_PATH = "/sign-in"
+CHANGE_PASSWORD_PATH = "/account/password"
+FLASH_COOKIE = "goalpath_flash"
+# A flash message lives for one redirect; a minute covers a slow one.
+FLASH_SECONDS = 60
+_MAX_NEXT_LENGTH = 2048
+
+ROLE_LABELS = {
+    "system_admin": "System administrator",
+    "district_admin": "District administrator",
+    "program_coordinator": "Program coordinator",
+    "case_manager": "Case manager",
+    "counselor": "Counselor",
+    "nurse": "Nurse",
+    "auditor": "Privacy officer / auditor",
+}
+
+
+@dataclass(frozen=True)
+class NavLink:
+    label: str
+    path: str
+    # (resource, action, scope) the viewer must hold at that scope or wider; roles are
+    # editable (SPEC section 5), so the menu follows permissions, not role names.
+    needs: tuple[str, str, str] | None = None
+
+
+# A link is shown only once a page is mounted at its path, so a domain's menu entry
+# appears with its first page and the menu never leads to a 404.
+NAV_LINKS = (
+    NavLink("My students", HOME_PATH),
+    NavLink("Students", "/students", ("student", "read", "program")),
+    NavLink("Reports", "/reports", ("progress_report", "read", "program")),
+    NavLink("Programs", "/programs", ("program", "update", "district")),
+    NavLink("Staff", "/users", ("user", "create", "district")),
+    NavLink("Roles", "/roles", ("role", "update", "global")),
+    NavLink("Audit trail", "/audit-events", ("audit_event", "read", "district")),
+)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in person as pages show them: who, with which role and rights."""
+
+    principal: Principal
+    role: str | None
+    grants: Grants
+
+    @property
+    def role_label(self) -> str:
+        if self.role is None:
+            return "No role"
+        return ROLE_LABELS.get(self.role, self.role.replace("_", " ").capitalize())
+
+
+class PageRedirect(Exception):
+    """Raised where a page cannot be shown; `page_redirect_handler` sends the browser on."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
+class PasswordChangeRequired(PageRedirect):
+    def __init__(self) -> None:
+        super().__init__(CHANGE_PASSWORD_PATH)
+
+
+async def page_redirect_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageRedirect)
+    if request.headers.get("hx-request") == "true":
+        # htmx would follow a 303 inside the page and swap the sign-in form into a
+        # fragment; HX-Redirect makes it load the whole page instead.
+        return Response(status_code=200, headers={"HX-Redirect": exc.location})
+    return RedirectResponse(exc.location, status_code=303)
+
+
+def local_path(target: str | None, default: str = HOME_PATH) -> str:
+    """`target` when it is a path on this site, else `default` (no open redirect).
+
+    "//host" and "/\\host" are other hosts to a browser, and control characters can be
+    read as whitespace that hides one."""
+    if (
+        not target
+        or len(target) > _MAX_NEXT_LENGTH
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(character) < 0x20 or ord(character) == 0x7F for character in target)
+    ):
+        return default
+    return target
+
+
+def sign_in_location(request: Request) -> str:
+    if request.method != "GET":
+        # The form that was posted is gone; coming back to a POST-only path would fail.
+        return SIGN_IN_PATH
+    target = request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    if target == HOME_PATH:
+        return SIGN_IN_PATH
+    return f"{SIGN_IN_PATH}?next={quote(target, safe='/')}"
+
+
+def _remember_viewer(request: Request, db: Session, principal: Principal) -> None:
+    user = principal.user
+    role = db.get(Role, user.id_role) if user.id_role is not None else None
+    request.state.viewer = Viewer(
+        principal=principal,
+        role=role.name if role is not None else None,
+        grants=load_grants(db, user.id_user, user.id_role),
+    )
+
+
+def page_principal(request: Request, db: DbSession) -> Principal:
+    """The signed-in principal, or a redirect to the sign-in page (or, with an expired
+    password, to the change-password page)."""
+    try:
+        principal = current_principal(request, db)
+    except Unauthorized:
+        raise PageRedirect(sign_in_location(request)) from None
+    except Forbidden:
+        # current_principal refuses only an expired password, and lets it through to
+        # the API's change endpoint alone; its page is the change-password page.
+        raise PasswordChangeRequired from None
+    _remember_viewer(request, db, principal)
+    return principal
+
+
+def page_principal_even_if_expired(request: Request, db: DbSession) -> Principal:
+    """For the pages an expired password may still reach: change it, or sign out
+    (SPEC section 4)."""
+    try:
+        return page_principal(request, db)
+    except PasswordChangeRequired:
+        pass
+    token, via_cookie = presented_token(request)
+    resolved = resolve_session(db, app_settings(request), token or "", now=now(request))
+    if resolved is None:
+        raise PageRedirect(sign_in_location(request))
+    record, user = resolved
+    principal = Principal(user=user, session=record, via_cookie=via_cookie)
+    _remember_viewer(request, db, principal)
+    return principal
+
+
+PagePrincipal = Annotated[Principal, Depends(page_principal)]
+ExpiredPagePrincipal = Annotated[Principal, Depends(page_principal_even_if_expired)]
+
+
+def viewer_of(request: Request) -> Viewer | None:
+    viewer = getattr(request.state, "viewer", None)
+    return viewer if isinstance(viewer, Viewer) else None
+
+
+def has_page(request: Request, path: str) -> bool:
+    """Whether a GET of `path` reaches a route of this app (asked through the router's
+    own matching, which also sees the routes of included routers)."""
+    probe: Scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "root_path": "",
+        "query_string": b"",
+        "headers": [],
+    }
+    return any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes)
+
+
+def navigation(request: Request, viewer: Viewer | None) -> list[dict[str, Any]]:
+    if viewer is None:
+        return []
+    return [
+        {"label": link.label, "path": link.path, "current": request.url.path == link.path}
+        for link in NAV_LINKS
+        if (link.needs is None or viewer.grants.holds(*link.needs)) and has_page(request, link.path)
+    ]
+
+
+def _flash_serializer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(app_settings(request).signing_key(), salt="goalpath.flash")
+
+
+def redirect_with_flash(request: Request, location: str, message: str) -> RedirectResponse:
+    """A 303 whose target page shows `message` once (post/redirect/get).
+
+    The message is signed, so another site cannot plant a cookie that makes Goalpath
+    show its text."""
+    response = RedirectResponse(location, status_code=303)
+    response.set_cookie(
+        FLASH_COOKIE,
+        _flash_serializer(request).dumps(message),
+        max_age=FLASH_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=app_settings(request).secure_cookies,
+        path="/",
+    )
+    return response
+
+
+def _take_flash(request: Request) -> str | None:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    try:
+        message = _flash_serializer(request).loads(raw, max_age=FLASH_SECONDS)
+    except BadSignature:
+        return None
+    return message if isinstance(message, str) else None
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A page, with what base.html needs: the CSRF token, the viewer and their menu,
+    and any flash message."""
+    viewer = viewer_of(request)
+    flashes = list((context or {}).get("flashes", ()))
+    flash = _take_flash(request)
+    if flash:
+        flashes.insert(0, flash)
+    values: dict[str, Any] = {
+        "errors": {},
+        "form_error": None,
+        **(context or {}),
+        "csrf_token": csrf_token(request) or "",
+        "viewer": viewer,
+        "user": viewer.principal.user if viewer else None,
+        "nav": navigation(request, viewer),
+        "flashes": flashes,
+    }
+    response = templates.TemplateResponse(
+        request, template, values, status_code=status_code, headers=headers
+    )
+    if FLASH_COOKIE in request.cookies:
+        response.delete_cookie(
+            FLASH_COOKIE,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=app_settings(request).secure_cookies,
+        )
+    return response
