@@ -199,3 +199,14 @@ def test_links_must_be_absolute_http_urls() -> None:
         password_reset_message(
             to="x@district.example.org", name=None, link="javascript:alert(1)", expires_minutes=5
         )
+
+
+def test_long_expiries_read_in_hours_and_days() -> None:
+    invite = account_invite_message(
+        to="new.teacher@district.example.org", name=None, link=LINK, expires_minutes=72 * 60
+    )
+    assert "expires in 3 days" in invite.text
+    reset = password_reset_message(
+        to="new.teacher@district.example.org", name=None, link=LINK, expires_minutes=120
+    )
+    assert "expires in 2 hours" in reset.text

@@ -188,6 +188,15 @@ def account_invite_message(
     )
 
 
+def _duration(minutes: int) -> str:
+    """'30 minutes', '3 hours', '3 days': the largest whole unit."""
+    for size, unit in ((1440, "day"), (60, "hour"), (1, "minute")):
+        if minutes >= size and minutes % size == 0:
+            count = minutes // size
+            return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
+    return f"{minutes} minutes"
+
+
 def _render(
     template: str, *, to: str, subject: str, name: str | None, link: str, expires_minutes: int
 ) -> Message:
@@ -195,12 +204,11 @@ def _render(
     # path) means a caller went wrong, and must not reach an inbox as a clickable link.
     if not link.startswith(("https://", "http://")):
         raise ValueError("mail links must be absolute http(s) URLs")
-    unit = "minute" if expires_minutes == 1 else "minutes"
     context = {
         "subject": subject,
         "name": name,
         "link": link,
-        "expires": f"{expires_minutes} {unit}",
+        "expires": _duration(expires_minutes),
     }
     return Message(
         to=to,
