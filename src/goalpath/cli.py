@@ -222,6 +222,7 @@ def sign_in_help() -> None:
     typer.echo(f"Demo district accounts (password: {settings.demo_password}):")
     for member in STAFF:
         typer.echo(f"  {member.role:<20} {demo_email(member.name)}")
+    typer.echo(f"Sign in at {settings.public_base_url}/sign-in with one of them.")
     typer.echo("API: POST /api/v1/auth/login with email and password; docs at /api/docs\n")
 
 
