@@ -261,7 +261,7 @@ def generate_large(database: Database, settings: Settings, *, scale: float = 1.0
         counts["assignments"] = _bulk(connection, UserStudent.__table__, list(unique.values()))
 
         # Goal trees for IEP students: three roots with two sub-goals each (9 goals);
-        # the first IEP student gets a 200-goal tree four levels deep.
+        # the first IEP student gets a 200-goal tree four levels deep (5 + 15 + 45 + 135).
         iep_students = [s for s in range(1, len(students) + 1) if rng.random() < sizes.iep_share]
         goals: list[dict[str, Any]] = []
         student_goals: dict[int, list[int]] = {}
@@ -296,7 +296,7 @@ def generate_large(database: Database, settings: Settings, *, scale: float = 1.0
                         second_level = goal(id_student, root, f"Objective {a + 1}.{b + 1}")
                         for c in range(3):
                             third = goal(id_student, second_level, f"Step {a + 1}.{b + 1}.{c + 1}")
-                            for d in range(3 if (a * 9 + b * 3 + c) % 3 else 2):
+                            for d in range(3):
                                 goal(id_student, third, f"Task {a + 1}.{b + 1}.{c + 1}.{d + 1}")
                 continue
             for a in range(3):
