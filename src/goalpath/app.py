@@ -32,6 +32,8 @@ from goalpath.student_access.api import router as student_access_router
 from goalpath.students.api import router as students_router
 from goalpath.users.api import router as users_router
 from goalpath.users.service import passwords_from
+from goalpath.web.admin_pages import router as admin_pages_router
+from goalpath.web.family_report import router as family_report_router
 from goalpath.web.pages import PageRedirect, page_redirect_handler
 
 API_PREFIX = "/api/v1"
@@ -75,6 +77,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(ops_router)
     app.include_router(docs_router)
     app.include_router(auth_pages_router)
+    app.include_router(admin_pages_router)
+    app.include_router(family_report_router)
     app.include_router(auth_router, prefix=API_PREFIX)
     for router in (
         users_router,

@@ -74,9 +74,10 @@ NAV_LINKS = (
     NavLink("My students", HOME_PATH),
     NavLink("Students", "/students", ("student", "read", "program")),
     NavLink("Reports", "/reports", ("progress_report", "read", "program")),
-    NavLink("Programs", "/programs", ("program", "update", "district")),
-    NavLink("Staff", "/users", ("user", "create", "district")),
-    NavLink("Roles", "/roles", ("role", "update", "global")),
+    NavLink("Programs", "/admin/programs", ("program_membership", "read", "program")),
+    NavLink("Staff", "/admin/users", ("user", "read", "district")),
+    NavLink("Caseloads", "/admin/assignments", ("student_access", "create", "program")),
+    NavLink("Roles", "/admin/roles", ("role", "read", "global")),
     NavLink("Audit trail", "/audit-events", ("audit_event", "read", "district")),
 )
 
