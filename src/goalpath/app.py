@@ -35,6 +35,7 @@ from goalpath.users.service import passwords_from
 from goalpath.web.admin_pages import router as admin_pages_router
 from goalpath.web.family_report import router as family_report_router
 from goalpath.web.pages import PageRedirect, page_redirect_handler
+from goalpath.web.staff_pages import router as staff_pages_router
 
 API_PREFIX = "/api/v1"
 
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(auth_pages_router)
     app.include_router(admin_pages_router)
     app.include_router(family_report_router)
+    app.include_router(staff_pages_router)
     app.include_router(auth_router, prefix=API_PREFIX)
     for router in (
         users_router,

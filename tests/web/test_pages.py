@@ -276,6 +276,7 @@ def test_menu_follows_permissions_and_mounted_pages(
     # Each link needs its right and a mounted page, so no link leads to a 404.
     assert menus["ada.auditor@lakeside.example"] == [
         "/",
+        "/students",
         "/admin/programs",
         "/admin/users",
         "/admin/roles",
