@@ -18,12 +18,12 @@ from goalpath.auth.events import email_digest, security_event
 from goalpath.auth.passwords import Passwords
 from goalpath.auth.policy import normalise
 from goalpath.auth.sessions import IssuedSession, issue_session, revoke_user_sessions
-from goalpath.auth.tokens import new_token, token_digest
+from goalpath.auth.tokens import token_digest
 from goalpath.config import Settings
 from goalpath.errors import GoalpathError, ValidationFailed
 from goalpath.mail.sender import Mailer, MailError, password_reset_message
 from goalpath.models import PasswordResetToken, User
-from goalpath.users.service import record_password, validate_new_password
+from goalpath.users.service import issue_password_link, record_password, validate_new_password
 
 
 class SignInFailed(GoalpathError):
@@ -234,29 +234,14 @@ def request_password_reset(
             "password_reset.requested", audit=request.audit, email_digest=email_digest(email)
         )
         return
-    now = request.now
-    session.execute(
-        update(PasswordResetToken)
-        .where(
-            PasswordResetToken.id_user == user.id_user,
-            PasswordResetToken.used_at.is_(None),
-            PasswordResetToken.invalidated_at.is_(None),
-        )
-        .values(invalidated_at=now)
-        .execution_options(synchronize_session=False)
+    link = issue_password_link(
+        session,
+        settings,
+        user,
+        now=request.now,
+        ip=request.ip,
+        lifetime=timedelta(minutes=settings.reset_token_minutes),
     )
-    token = new_token()
-    session.add(
-        PasswordResetToken(
-            id_user=user.id_user,
-            token_hash=token_digest(token),
-            created_at=now,
-            expires_at=now + timedelta(minutes=settings.reset_token_minutes),
-            request_ip=request.ip,
-        )
-    )
-    session.flush()
-    link = f"{settings.public_base_url}/reset-password?token={token}"
     message = password_reset_message(
         to=user.email, name=user.name, link=link, expires_minutes=settings.reset_token_minutes
     )
