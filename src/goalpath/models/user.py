@@ -31,6 +31,11 @@ class User(Base):
     # Extension (docs/schema.md): staff who authored records are deactivated, never
     # deleted; a deactivated account cannot sign in and its sessions are ended.
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCTimestamp)
+    # Extension (docs/schema.md; SPEC section 11): the district the account belongs to.
+    # Only a system administrator's account has none; it is then visible at global scope.
+    id_school_district_home: Mapped[int | None] = mapped_column(
+        ForeignKey("school_district.id_school_district"), index=True
+    )
 
     @property
     def is_active(self) -> bool:
