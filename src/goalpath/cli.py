@@ -5,10 +5,11 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from typing import Any
 
 import typer
 
-from goalpath.config import get_settings
+from goalpath.config import Settings, get_settings
 from goalpath.db import Database
 from goalpath.errors import GoalpathError
 
@@ -226,6 +227,17 @@ def sign_in_help() -> None:
     typer.echo("API: POST /api/v1/auth/login with email and password; docs at /api/docs\n")
 
 
+def server_options(settings: Settings) -> dict[str, Any]:
+    """The uvicorn options every way of serving Goalpath shares (the tests' live server
+    included), so what is tested is what runs."""
+    return {
+        "proxy_headers": False,
+        "server_header": False,
+        "ws": "none",
+        "log_level": settings.log_level.lower(),
+    }
+
+
 @app.command("serve")
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
@@ -241,9 +253,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=False,
-        server_header=False,
-        log_level=get_settings().log_level.lower(),
+        **server_options(get_settings()),
     )
 
 

@@ -6,21 +6,17 @@ the test database and the test's `clock`.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from goalpath.auth.pages import router as auth_pages_router
 from goalpath.web.pages import PageRedirect, page_redirect_handler
-from tests.fixtures.smtp import LOOPBACK, free_port
+from tests.fixtures.live import LiveServer, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE_SCRIPT = Path(__file__).parent / "vendor" / "axe.min.js"
@@ -45,40 +41,10 @@ def with_pages(app: FastAPI) -> FastAPI:
     return app
 
 
-@dataclass(frozen=True)
-class LiveServer:
-    url: str
-    app: FastAPI
-
-
 @pytest.fixture
 def live_server(app: FastAPI) -> Iterator[LiveServer]:
-    port = free_port()
-    url = f"http://{LOOPBACK}:{port}"
-    with_pages(app)
-    # Links in email are built from the public base URL: make it this server's.
-    app.state.settings = app.state.settings.model_copy(update={"public_base_url": url})
-    config = uvicorn.Config(
-        app,
-        host=LOOPBACK,
-        port=port,
-        log_level="warning",
-        ws="none",
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield LiveServer(url=url, app=app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve(with_pages(app)) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
