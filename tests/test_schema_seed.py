@@ -15,7 +15,12 @@ SEED = parse_seed()
 # Extension columns on seed tables, each named in docs/schema.md with its requirement.
 EXTENSION_COLUMNS: dict[str, set[str]] = {
     "user": {"deactivated_at", "id_school_district_home"},
-    "progress_report": {"finalized_at", "id_user_finalized"},
+    "progress_report": {
+        "finalized_at",
+        "id_user_finalized",
+        "review_reason",
+        "review_requested_at",
+    },
 }
 
 

@@ -189,6 +189,8 @@ def test_edit_finalise_and_reopen(
     assert [(action, outcome) for action, outcome, _ in rows] == [
         ("update", "allowed"),
         ("finalize", "allowed"),
+        # The GET of the final report above: a read of the student's record.
+        ("read", "allowed"),
         ("reopen", "denied"),
         ("reopen", "allowed"),
         ("update", "allowed"),

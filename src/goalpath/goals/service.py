@@ -4,6 +4,11 @@ A parent is always a goal of the same student (checked here with a clear message
 composite foreign key refuses it too) and the tree has no cycles. The tree is read in
 one query and assembled in Python, so its depth is bounded by nothing but the data:
 no recursive SQL, no recursion limit on any backend.
+
+Every read is one audit row for the request (SPEC section 6): a goal by id names it; a
+page of goals names the goals shown; the tree, which may hold thousands, gives their
+count. A caller whose own row already covers the request passes `audited=False`: a page
+that read and recorded its main record first, or an export.
 """
 
 from __future__ import annotations
@@ -41,19 +46,34 @@ def _stamp(now: datetime, previous: datetime | None) -> datetime:
 def list_goals(actor: Actor, id_student: int, page: PageRequest) -> tuple[list[Goal], str | None]:
     actor.authz.require_on_student(RESOURCE, "read", id_student)
     statement = actor.authz.scoped(select(Goal).where(Goal.id_student == id_student), RESOURCE)
-    return keyset_page(actor.db, statement, [Goal.id_goal.expression], page)
+    goals, next_cursor = keyset_page(actor.db, statement, [Goal.id_goal.expression], page)
+    actor.audit.record(
+        "read",
+        RESOURCE,
+        id_student=id_student,
+        details={"id_goal": [goal.id_goal for goal in goals]},
+    )
+    return goals, next_cursor
 
 
-def goal_tree(actor: Actor, id_student: int) -> list[Goal]:
+def goal_tree(actor: Actor, id_student: int, *, audited: bool = True) -> list[Goal]:
     """Every goal of the student the user may read, in one query, ordered by id_goal;
     `schemas.render_tree` nests them."""
     actor.authz.require_on_student(RESOURCE, "read", id_student)
     statement = actor.authz.scoped(select(Goal).where(Goal.id_student == id_student), RESOURCE)
-    return list(actor.db.scalars(statement.order_by(Goal.id_goal)))
+    goals = list(actor.db.scalars(statement.order_by(Goal.id_goal)))
+    if audited:
+        actor.audit.record(
+            "read", RESOURCE, id_student=id_student, details={"tree": True, "count": len(goals)}
+        )
+    return goals
 
 
-def get_goal(actor: Actor, id_goal: int) -> Goal:
-    return actor.authz.fetch(Goal, id_goal, RESOURCE)
+def get_goal(actor: Actor, id_goal: int, *, audited: bool = True) -> Goal:
+    goal = actor.authz.fetch(Goal, id_goal, RESOURCE)
+    if audited:
+        actor.audit.record("read", RESOURCE, record_id=id_goal, id_student=goal.id_student)
+    return goal
 
 
 def _require_parent_of_student(actor: Actor, id_goal_parent: int, id_student: int) -> None:

@@ -25,3 +25,7 @@ class ProgressReport(Base):
     # Extension (docs/schema.md): a final report is read-only until reopened.
     finalized_at: Mapped[datetime | None] = mapped_column(UTCTimestamp)
     id_user_finalized: Mapped[int | None] = mapped_column(ForeignKey("user.id_user"))
+    # Extension (docs/schema.md): set when an event the report quoted became sensitive;
+    # while set, no export carries the summary. Finalising clears it.
+    review_reason: Mapped[str | None] = mapped_column(String(255))
+    review_requested_at: Mapped[datetime | None] = mapped_column(UTCTimestamp)

@@ -8,7 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
+from goalpath.auth.deps import app_settings
 from goalpath.authz.deps import CurrentActor
+from goalpath.config import Settings
 from goalpath.kit.etag import set_etag
 from goalpath.kit.pagination import Page, PageRequest, page_request
 from goalpath.kit.problems import problem_responses
@@ -33,6 +35,7 @@ _LIST_403 = "You may see this student but not their progress events, or your pas
 _LIST_404 = "No such student, or outside your scope"
 _ITEM_404 = "Absent, outside your scope, or sensitive and you may not read sensitive events"
 _LIST_422 = "Invalid filter or cursor, or created_from after created_to"
+AppSettings = Annotated[Settings, Depends(app_settings)]
 
 
 def event_filters(
@@ -154,16 +157,18 @@ def get_progress_event(
         s409="The goal was removed meanwhile",
         s422="Invalid input, or the goal is not one of this student's goals",
     ),
-    summary="Change an event's content, goal or sensitive mark",
+    summary="Change an event's content, goal or sensitive mark (marking it sensitive "
+    "redrafts the drafts that may quote it and marks such final reports for review)",
 )
 def update_progress_event(
     id_progress_event: EventId,
     body: ProgressEventUpdate,
     actor: CurrentActor,
+    settings: AppSettings,
     response: Response,
     if_match: IfMatch = None,
 ) -> ProgressEvent:
-    event = service.update_event(actor, id_progress_event, body, if_match)
+    event = service.update_event(actor, settings, id_progress_event, body, if_match)
     set_etag(response, service.ETAG_KIND, event.id_progress_event, event.updated_at)
     return ProgressEvent.model_validate(event)
 

@@ -3,7 +3,9 @@
 Every read goes through `authz.readable("progress_event")`, which already leaves out
 sensitive events for users without `progress_event:read_sensitive` on the student: they
 are absent from lists, counts and filters, and 404 by id. Seeing, creating and flagging
-a sensitive event all need that right; every read of one is on the audit trail.
+a sensitive event all need that right; every read of one is on the audit trail. Marking
+an event sensitive also takes it out of the reports that may quote it, in the same
+transaction (progress_reports.reclassification).
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from goalpath.authz.deps import Actor
+from goalpath.config import Settings
 from goalpath.errors import Conflict, Forbidden, PreconditionFailed, ValidationFailed
 from goalpath.kit.etag import check_if_match
 from goalpath.kit.pagination import PageRequest, decode_cursor, keyset_page
 from goalpath.models import Goal, ProgressEvent
 from goalpath.progress_events.schemas import MAX_ID, ProgressEventInput, ProgressEventUpdate
+from goalpath.progress_reports.reclassification import MarkedEvent, withdraw_from_reports
 
 RESOURCE = "progress_event"
 ETAG_KIND = "progress_event"
@@ -227,11 +231,17 @@ def _stamp(now: datetime, previous: datetime | None) -> datetime:
 
 
 def update_event(
-    actor: Actor, id_progress_event: int, body: ProgressEventUpdate, if_match: str | None
+    actor: Actor,
+    settings: Settings,
+    id_progress_event: int,
+    body: ProgressEventUpdate,
+    if_match: str | None,
 ) -> ProgressEvent:
     event = actor.authz.fetch(ProgressEvent, id_progress_event, RESOURCE, "update")
     check_if_match(if_match, ETAG_KIND, event.id_progress_event, event.updated_at)
     changes = body.model_dump(exclude_unset=True)
+    # Where and how reports may have quoted it, should this change mark it sensitive.
+    goal_before, content_before = event.id_goal, event.content
     current = {
         "content": event.content,
         "id_goal": event.id_goal,
@@ -278,6 +288,20 @@ def update_event(
         id_student=event.id_student,
         details={"fields": changed},
     )
+    # Only the change to sensitive matters to reports: a draft never quotes a sensitive
+    # event, so editing one, or clearing the mark, leaves every report as it is.
+    if "is_sensitive" in changed and changes["is_sensitive"] and event.created_at is not None:
+        withdraw_from_reports(
+            actor,
+            settings,
+            MarkedEvent(
+                id_progress_event=id_progress_event,
+                id_student=event.id_student,
+                id_goal=goal_before,
+                created_at=event.created_at,
+                content=content_before,
+            ),
+        )
     return event
 
 

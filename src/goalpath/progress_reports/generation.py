@@ -12,7 +12,8 @@ Which students and goals count is decided in SQL by the user's `progress_report:
 and `goal:read` scopes; nothing is loaded to be dropped in Python.
 
 `generate_reports` takes an Authorizer rather than a request, so the command line runs
-it as a given user exactly as the API does.
+it as a given user exactly as the API does. `redraft_reports` writes chosen drafts again
+from the same summary, for when an event they quoted may no longer be shown.
 """
 
 from __future__ import annotations
@@ -22,8 +23,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from goalpath.authz.service import Authorizer, Bindings
 from goalpath.config import Settings
@@ -56,6 +70,17 @@ class RootGoal:
     id_student: int
     sub_goals: int = 0
     events: list[EventLine] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Redraft:
+    """A draft to write again: which report, and the goal and period it summarises."""
+
+    id_progress_report: int
+    id_student: int
+    id_goal: int
+    period: str
+    year: int
 
 
 def excerpt(content: str) -> str:
@@ -123,6 +148,52 @@ def _root_of(parent_of: dict[int, int | None]) -> dict[int, int]:
         for member in chain:
             placed[member] = root
     return {id_goal: root for id_goal, root in placed.items() if root is not None}
+
+
+def _nearest_target(parent_of: dict[int, int | None], targets: set[int]) -> dict[int, int]:
+    """For every goal at or under one of `targets`, the nearest target above it.
+
+    As `_root_of`, but a chain stops at a target instead of a root: a report's goal is
+    a root when it is drafted, yet may have been moved under another goal since, and
+    its report still covers its own subtree. A target outside `parent_of` (a goal the
+    user cannot read) still gathers the events logged on it directly."""
+    placed: dict[int, int | None] = {target: target for target in targets}
+    for id_goal in parent_of:
+        chain: list[int] = []
+        walked: set[int] = set()
+        current: int | None = id_goal
+        found: int | None = None
+        while current is not None:
+            if current in placed:
+                found = placed[current]
+                break
+            if current in walked or current not in parent_of:
+                break
+            chain.append(current)
+            walked.add(current)
+            current = parent_of[current]
+        for member in chain:
+            placed[member] = found
+    return {id_goal: target for id_goal, target in placed.items() if target is not None}
+
+
+def _not_sensitive() -> ColumnElement[bool]:
+    return or_(ProgressEvent.is_sensitive.is_(None), ProgressEvent.is_sensitive.is_(False))
+
+
+def _write_redrafts(session: Session, redrafts: list[dict[str, Any]], moment: datetime) -> None:
+    """New summaries for drafts, in one executemany; a report finalised meanwhile is left
+    alone (its row is locked by the caller, so this is a last guard)."""
+    table = cast(Table, ProgressReport.__table__)
+    session.execute(
+        update(table)
+        .where(
+            table.c.id_progress_report == bindparam("report_id"),
+            table.c.finalized_at.is_(None),
+        )
+        .values(summary=bindparam("new_summary"), generated_at=moment),
+        redrafts,
+    )
 
 
 def _roots(goals: Sequence[Any], only: int | None) -> tuple[dict[int, RootGoal], dict[int, int]]:
@@ -217,7 +288,6 @@ def generate_reports(
     ).all()
     roots, root_of = _roots(goals, id_goal)
 
-    not_sensitive = or_(ProgressEvent.is_sensitive.is_(None), ProgressEvent.is_sensitive.is_(False))
     events = session.execute(
         select(
             ProgressEvent.id_goal,
@@ -228,7 +298,7 @@ def generate_reports(
             ProgressEvent.id_student.in_(in_scope),
             ProgressEvent.created_at >= start,
             ProgressEvent.created_at < end,
-            not_sensitive,
+            _not_sensitive(),
             authz.readable("progress_event"),
         )
         .order_by(ProgressEvent.created_at.desc(), ProgressEvent.id_progress_event.desc())
@@ -290,16 +360,7 @@ def generate_reports(
             redrafted.append((report.id_progress_report, root.id_student))
 
     if redrafts:
-        table = cast(Table, ProgressReport.__table__)
-        session.execute(
-            update(table)
-            .where(
-                table.c.id_progress_report == bindparam("report_id"),
-                table.c.finalized_at.is_(None),
-            )
-            .values(summary=bindparam("new_summary"), generated_at=moment),
-            redrafts,
-        )
+        _write_redrafts(session, redrafts, moment)
     created: list[tuple[int, int]] = []
     if new_rows:
         try:
@@ -356,3 +417,71 @@ def generate_reports(
         skipped_forbidden=skipped_forbidden,
         ids=sorted(id_report for id_report, _ in created + redrafted),
     )
+
+
+def redraft_reports(
+    authz: Authorizer, settings: Settings, drafts: Sequence[Redraft], *, now: datetime
+) -> None:
+    """Write `drafts` again from their periods' events, as `generate_reports` would.
+
+    Whatever the user's own report rights: this runs when an event the drafts may quote
+    has just been marked sensitive (SPEC section 14), and a quote must not stay behind
+    in a draft the person who marked it may not edit. The goals and events are read on
+    the user's read conditions, as every drafting is, and sensitive events never. The
+    caller has locked the rows, checked that they are drafts and audits the change.
+    Two queries and one executemany, whatever the number of drafts."""
+    if not drafts:
+        return
+    session = authz.session
+    students = sorted({draft.id_student for draft in drafts})
+    ranges = {
+        (draft.period, draft.year): period_range(settings, draft.period, draft.year)
+        for draft in drafts
+    }
+    parent_of: dict[int, int | None] = {
+        row.id_goal: row.id_goal_parent
+        for row in session.execute(
+            select(Goal.id_goal, Goal.id_goal_parent).where(
+                Goal.id_student.in_(students), authz.readable("goal")
+            )
+        )
+    }
+    target_of = _nearest_target(parent_of, {draft.id_goal for draft in drafts})
+    events = session.execute(
+        select(
+            ProgressEvent.id_goal,
+            ProgressEvent.created_at,
+            func.substr(ProgressEvent.content, 1, _CONTENT_PREFIX).label("content"),
+        )
+        .where(
+            ProgressEvent.id_student.in_(students),
+            ProgressEvent.created_at >= min(start for start, _ in ranges.values()),
+            ProgressEvent.created_at < max(end for _, end in ranges.values()),
+            _not_sensitive(),
+            authz.readable("progress_event"),
+        )
+        .order_by(ProgressEvent.created_at.desc(), ProgressEvent.id_progress_event.desc())
+    ).all()
+    redrafts: list[dict[str, Any]] = []
+    for draft in drafts:
+        start, end = ranges[(draft.period, draft.year)]
+        root = RootGoal(
+            draft.id_goal,
+            draft.id_student,
+            sub_goals=sum(
+                1
+                for id_goal, target in target_of.items()
+                if target == draft.id_goal and id_goal != draft.id_goal
+            ),
+        )
+        root.events = [
+            EventLine(event.id_goal, event.created_at, event.content or "")
+            for event in events
+            if event.id_goal is not None
+            and event.created_at is not None
+            and target_of.get(event.id_goal) == draft.id_goal
+            and start <= event.created_at < end
+        ]
+        summary = draft_summary(root, start.date(), (end - timedelta(days=1)).date())
+        redrafts.append({"report_id": draft.id_progress_report, "new_summary": summary})
+    _write_redrafts(session, redrafts, now)

@@ -70,6 +70,12 @@ class ProgressReport(Output):
     generated_at: datetime | None
     finalized_at: datetime | None
     id_user_finalized: int | None
+    review_reason: str | None = Field(
+        description="Why the report waits for review (event_marked_sensitive: an event it "
+        "may quote has been marked sensitive); null when it does not. While set, exports "
+        "carry a notice instead of the summary; finalising clears it"
+    )
+    review_requested_at: datetime | None = Field(description="When the review was asked for")
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -37,6 +38,15 @@ RESOURCE = "progress_report"
 # Reopening undoes a sign-off, so it is kept to those who oversee a whole program:
 # coordinators, district and system administrators in the default roles.
 REOPEN_SCOPE = "program"
+# A report that may quote an event later marked sensitive waits for a person to check
+# its text (SPEC section 14); until then an export shows this sentence in its place.
+REVIEW_EVENT_SENSITIVE = "event_marked_sensitive"
+REVIEW_NOTICE = "This report is being reviewed and will be shared when ready."
+
+
+def shareable_summary(summary: str | None, review_requested_at: datetime | None) -> str | None:
+    """The text an export may carry: the summary, or the notice while a review is due."""
+    return REVIEW_NOTICE if review_requested_at is not None else summary
 
 
 # -- audit rows in bulk -------------------------------------------------------------
@@ -91,8 +101,17 @@ class ReportFilters:
 
 
 def list_reports(
-    actor: Actor, id_student: int, filters: ReportFilters, page: PageRequest
+    actor: Actor,
+    id_student: int,
+    filters: ReportFilters,
+    page: PageRequest,
+    *,
+    audited: bool = True,
 ) -> tuple[list[ProgressReport], str | None]:
+    """A page of the student's reports, recorded as one read naming the reports shown.
+
+    `audited=False` is for a caller whose own row already covers the request: a page
+    whose main record was read and recorded first, or an export."""
     actor.authz.require_on_student(RESOURCE, "read", id_student)
     statement = actor.authz.scoped(
         select(ProgressReport).where(ProgressReport.id_student == id_student), RESOURCE
@@ -103,11 +122,29 @@ def list_reports(
         statement = statement.where(ProgressReport.year == filters.year)
     if filters.id_goal is not None:
         statement = statement.where(ProgressReport.id_goal == filters.id_goal)
-    return keyset_page(actor.db, statement, [ProgressReport.id_progress_report.expression], page)
+    reports, next_cursor = keyset_page(
+        actor.db, statement, [ProgressReport.id_progress_report.expression], page
+    )
+    if audited:
+        # One row for the page, as for health notes: the ids say exactly what was shown.
+        actor.audit.record(
+            "read",
+            RESOURCE,
+            id_student=id_student,
+            details={"id_progress_report": [report.id_progress_report for report in reports]},
+        )
+    return reports, next_cursor
 
 
-def get_report(actor: Actor, id_progress_report: int) -> ProgressReport:
-    return actor.authz.fetch(ProgressReport, id_progress_report, RESOURCE)
+def get_report(actor: Actor, id_progress_report: int, *, audited: bool = True) -> ProgressReport:
+    """One report, its read recorded (SPEC section 6). `audited=False` is for a caller
+    that only looks the report up to act on it, and records that action instead."""
+    report = actor.authz.fetch(ProgressReport, id_progress_report, RESOURCE)
+    if audited:
+        actor.audit.record(
+            "read", RESOURCE, record_id=id_progress_report, id_student=report.id_student
+        )
+    return report
 
 
 def _final_conflict(report: ProgressReport, doing: str) -> Conflict:
@@ -176,23 +213,33 @@ def finalize_report(actor: Actor, id_progress_report: int) -> ProgressReport:
     report = actor.authz.fetch(ProgressReport, id_progress_report, RESOURCE, "update")
     if report.finalized_at is not None:
         raise Conflict(f"This report is already final (since {report.finalized_at:%Y-%m-%d}).")
+    # Finalising is a person confirming the text as it stands, so it also settles a
+    # review that was asked for (SPEC section 14).
     result = actor.db.execute(
         update(ProgressReport)
         .where(
             ProgressReport.id_progress_report == id_progress_report,
             ProgressReport.finalized_at.is_(None),
         )
-        .values(finalized_at=actor.info.now, id_user_finalized=actor.id_user)
+        .values(
+            finalized_at=actor.info.now,
+            id_user_finalized=actor.id_user,
+            review_reason=None,
+            review_requested_at=None,
+        )
         .execution_options(synchronize_session=False)
     )
     if getattr(result, "rowcount", 1) != 1:
         raise Conflict("This report was finalised meanwhile.")
+    fields = ["finalized_at", "id_user_finalized"]
+    if report.review_requested_at is not None or report.review_reason is not None:
+        fields += ["review_reason", "review_requested_at"]
     actor.audit.record(
         "finalize",
         RESOURCE,
         record_id=id_progress_report,
         id_student=report.id_student,
-        details={"fields": ["finalized_at", "id_user_finalized"]},
+        details={"fields": fields},
     )
     return _refresh(actor, report)
 
@@ -351,7 +398,8 @@ def export_rows(
     actor: Actor, settings: Settings, id_program: int, period: str, year: int
 ) -> list[tuple[Any, ...]]:
     """The program's reports for the period that the user can read, as EXPORT_COLUMNS
-    rows, in one query; the export is audited once per student it discloses."""
+    rows, in one query; the export is audited once per student it discloses. A report
+    waiting for review is listed with the notice in place of its summary."""
     period_dates(settings, period, year)
     _require_report_reader(actor, id_program)
     goal_visible = (Goal.id_goal == ProgressReport.id_goal) & actor.authz.readable("goal")
@@ -366,6 +414,7 @@ def export_rows(
             ProgressReport.finalized_at,
             ProgressReport.generated_at,
             ProgressReport.summary,
+            ProgressReport.review_requested_at,
             ProgressReport.id_progress_report,
         )
         .select_from(ProgressReport)
@@ -400,7 +449,7 @@ def export_rows(
             "final" if row.finalized_at is not None else "draft",
             row.generated_at,
             row.finalized_at,
-            row.summary,
+            shareable_summary(row.summary, row.review_requested_at),
         )
         for row in rows
     ]

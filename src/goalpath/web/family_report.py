@@ -5,7 +5,9 @@ A family report carries each goal the viewer may read, that goal's report text f
 period, and how many progress entries staff logged for it each week of the school
 year. It never carries a progress event: not its text, and not even a count of the
 sensitive ones, whatever the viewer's own rights, because a family report leaves the
-school. Every export is one audit row ("export", "progress_report", the student).
+school. A report waiting for review (an event it may quote was marked sensitive since)
+is shown with a notice in place of its text. Every export is one audit row ("export",
+"progress_report", the student), and no other read row: the export row is the record.
 
 The PDF is the HTML template rendered by WeasyPrint, with the chart as inline SVG.
 WeasyPrint fetches nothing: the stylesheet is read from the package, and any URL the
@@ -183,6 +185,7 @@ def _period_reports(
             id_student,
             reports.ReportFilters(period=period, year=year),
             PageRequest(limit=MAX_LIMIT, cursor=cursor),
+            audited=False,
         )
         found.update({report.id_goal: report for report in page if report.id_goal is not None})
         if cursor is None:
@@ -293,7 +296,7 @@ def family_report(
             select(Program.name).where(Program.id_program == student.id_program), "program"
         )
     )
-    goal_rows = goals.goal_tree(actor, id_student)
+    goal_rows = goals.goal_tree(actor, id_student, audited=False)
     roots, root_of = _roots(goal_rows)
     found = _period_reports(actor, id_student, period, school_year)
     weeks = school_year_weeks(school_year)
@@ -310,7 +313,11 @@ def family_report(
                 for goal in goal_rows
                 if goal.id_goal != root.id_goal and root_of[goal.id_goal] == root.id_goal
             ],
-            summary=report.summary if report is not None else None,
+            summary=(
+                reports.shareable_summary(report.summary, report.review_requested_at)
+                if report is not None
+                else None
+            ),
             status=(
                 "missing"
                 if report is None

@@ -730,10 +730,10 @@ def build_tree(records: Sequence[Goal]) -> GoalTree:
     return GoalTree(tokens, order, spans)
 
 
-def _tree_context(actor: Actor, id_student: int) -> dict[str, Any] | None:
+def _tree_context(actor: Actor, id_student: int, *, audited: bool) -> dict[str, Any] | None:
     if not actor.authz.can_on_student("goal", "read", id_student):
         return None
-    tree = build_tree(goals.goal_tree(actor, id_student))
+    tree = build_tree(goals.goal_tree(actor, id_student, audited=audited))
     updatable = set(
         actor.db.scalars(
             select(Goal.id_goal).where(
@@ -788,10 +788,11 @@ def _student_context(
     settings = app_settings(request)
     authz = actor.authz
     student = students.get_student(actor, id_student)
-    # get_student has checked the scope and put the read on the audit trail; the
-    # explanation is about the viewer's own access, given with it.
+    # get_student has checked the scope and put the read on the audit trail, which
+    # covers the goals and reports listed below (health notes and sensitive events are
+    # recorded by name as well); the explanation is about the viewer's own access.
     role, reasons = explain_student_access(authz, actor.grants, id_student)
-    tree = _tree_context(actor, id_student)
+    tree = _tree_context(actor, id_student, audited=False)
     goal_titles = {goal.id_goal: goal.title for goal, _depth in tree["tree"].order} if tree else {}
     context: dict[str, Any] = {
         "student": student,
@@ -829,6 +830,7 @@ def _student_context(
             id_student,
             progress_reports.ReportFilters(),
             PageRequest(limit=REPORTS_PER_PAGE, cursor=reports_cursor),
+            audited=False,
         )
         context["reports"] = {
             "rows": sorted(
@@ -892,7 +894,8 @@ def _tree_again(
     def again(failed: FormState | None, message: str | None) -> Response:
         if not _is_htmx(request):
             return _student_page(request, actor, id_student, failed)
-        tree = _tree_context(actor, id_student)
+        # Shown on its own, the tree is a read of its own.
+        tree = _tree_context(actor, id_student, audited=True)
         # The "log progress" form lists the goals too: it gets the new list alongside.
         logs = tree is not None and actor.authz.can_on_student(
             "progress_event", "create", id_student
@@ -983,8 +986,9 @@ def add_goal(
 
 
 def _goal_student(actor: Actor, id_goal: int) -> int:
-    """The student of a goal the user may read (404 otherwise, as in the API)."""
-    goal = goals.get_goal(actor, id_goal)
+    """The student of a goal the user may read (404 otherwise, as in the API); not a read
+    on the trail, as the change that follows is."""
+    goal = goals.get_goal(actor, id_goal, audited=False)
     if goal.id_student is None:
         raise NotFound("Not found.")
     return goal.id_student
@@ -1172,7 +1176,8 @@ def log_progress(
         def again(failed: FormState | None, message: str | None) -> Response:
             if not _is_htmx(request):
                 return _student_page(request, actor, student_id, failed)
-            tree = _tree_context(actor, student_id)
+            # The tree only titles the timeline and fills the form's goal choices here.
+            tree = _tree_context(actor, student_id, audited=False)
             progress = _progress_context(actor, student_id, None)
             events = progress["events"] if progress is not None else []
             context = {
@@ -1282,20 +1287,31 @@ def _descendants(tree: GoalTree, id_goal: int) -> list[Goal]:
 
 def _goal_context(request: Request, actor: Actor, id_goal: int) -> dict[str, Any]:
     settings = app_settings(request)
+    # The page is one read on the trail, the goal's: what it shows besides (the goal's
+    # place in the tree, its reports) is not recorded again.
     goal = goals.get_goal(actor, id_goal)
     id_student = goal.id_student
     if id_student is None:
         raise NotFound("Not found.")
     authz = actor.authz
-    tree = build_tree(goals.goal_tree(actor, id_student))
+    tree = build_tree(goals.goal_tree(actor, id_student, audited=False))
     below = _descendants(tree, id_goal)
     parent = tree.goals.get(goal.id_goal_parent) if goal.id_goal_parent else None
     today = _today(actor)
     year_text = _query(request, "year")
     year = school_year_of(today)
     if year_text is not None:
-        if not (year_text.isascii() and year_text.isdigit() and len(year_text) == 4):
-            raise ValidationFailed("The school year must be a year such as 2026.")
+        # The years a report can have: a date cannot hold year 0 or the school year
+        # that starts in 9999 and ends in 10000.
+        if not (
+            year_text.isascii()
+            and year_text.isdigit()
+            and len(year_text) == 4
+            and MIN_YEAR <= int(year_text) <= MAX_YEAR
+        ):
+            raise ValidationFailed(
+                f"The school year must be a year from {MIN_YEAR} to {MAX_YEAR}, such as 2026."
+            )
         year = int(year_text)
     first_day, last_day = school_year_days(year)
     context: dict[str, Any] = {
@@ -1369,6 +1385,7 @@ def _goal_context(request: Request, actor: Actor, id_goal: int) -> dict[str, Any
             id_student,
             progress_reports.ReportFilters(id_goal=id_goal),
             PageRequest(limit=REPORTS_PER_PAGE, cursor=None),
+            audited=False,
         )
         context["reports"] = sorted(
             reports, key=lambda report: (-(report.year or 0), report.period or "")
@@ -1594,7 +1611,8 @@ def reopen_report(id_report: str, request: Request, actor: PageActor) -> Respons
 @router.post("/progress-reports/{id_report}/regenerate")
 def redraft_report(id_report: str, request: Request, actor: PageActor) -> Response:
     def act(report_id: int) -> str:
-        report = progress_reports.get_report(actor, report_id)
+        # Looked up for its goal and period; the redraft itself is what is audited.
+        report = progress_reports.get_report(actor, report_id, audited=False)
         if report.id_goal is None or report.period is None or report.year is None:
             raise ValidationFailed("This report has no goal or period to draft from.")
         result = generate_reports(
