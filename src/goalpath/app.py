@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from goalpath import __version__
@@ -16,7 +18,10 @@ from goalpath.db import Database
 from goalpath.districts.api import router as districts_router
 from goalpath.goals.api import router as goals_router
 from goalpath.health_notes.api import router as health_notes_router
+from goalpath.kit.bodylimit import BodyLimitMiddleware
+from goalpath.kit.client_ip import scope_client_ip
 from goalpath.kit.csrf import CSRF_COOKIE, CSRF_HEADER, GoalpathCSRFMiddleware
+from goalpath.kit.fairness import FairShareMiddleware
 from goalpath.kit.headers import install_security_headers
 from goalpath.kit.problems import install_problem_handlers
 from goalpath.kit.ratelimit import RateLimiter
@@ -46,6 +51,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The worker threads that run requests: as many as the pool has connections.
+        to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         yield
         database.dispose()
 
@@ -75,6 +82,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         cookie_samesite="lax",
     )
     install_security_headers(app, settings)
+    app.add_middleware(
+        FairShareMiddleware,
+        per_session=settings.concurrent_per_session,
+        per_anonymous_address=settings.concurrent_per_anonymous_address,
+        session_cookie=settings.session_cookie_name,
+        client_address=partial(scope_client_ip, trusted_proxies=settings.trusted_proxies),
+    )
+    # Added last, so outermost: no middleware (CSRF reads whole forms) sees a body before
+    # it is bounded.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        timeout_seconds=settings.body_timeout_seconds,
+    )
     app.include_router(ops_router)
     app.include_router(docs_router)
     app.include_router(auth_pages_router)

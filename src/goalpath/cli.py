@@ -23,6 +23,11 @@ db_app = typer.Typer(help="Create or migrate the database schema.", no_args_is_h
 app.add_typer(db_app, name="db")
 
 ADMIN_PASSWORD_VARIABLE = "GOALPATH_ADMIN_PASSWORD"
+# A request whose line and headers are still incomplete past this many bytes is refused
+# (400) before the app sees it; browsers' own requests stay far below it.
+MAX_HEADER_BYTES = 16 * 1024
+# An idle connection between requests is closed after this long.
+KEEP_ALIVE_SECONDS = 5
 
 
 def _database() -> Database:
@@ -192,7 +197,7 @@ def generate_reports_command(
                 raise typer.Exit(1)
             now = utcnow()
             grants = load_grants(session, user.id_user, user.id_role)
-            audit = AuditTrail(database, session, id_user=user.id_user, ip=None, now=now)
+            audit = AuditTrail(session, id_user=user.id_user, ip=None, now=now)
             result = generate_reports(
                 Authorizer(session, grants, audit),
                 settings,
@@ -231,6 +236,14 @@ def server_options(settings: Settings) -> dict[str, Any]:
     """The uvicorn options every way of serving Goalpath shares (the tests' live server
     included), so what is tested is what runs."""
     return {
+        # h11, not httptools: httptools puts no bound on a request's headers, and
+        # h11_max_incomplete_event_size below applies to h11 only.
+        "http": "h11",
+        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        # uvicorn answers 503 once the open connections, the asking one included, reach
+        # its limit: one more lets exactly server_max_connections be served.
+        "limit_concurrency": settings.server_max_connections + 1,
         "proxy_headers": False,
         "server_header": False,
         "ws": "none",

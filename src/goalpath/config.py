@@ -37,7 +37,16 @@ class Settings(BaseSettings):
         "never from a request's Host header.",
     )
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
-    db_pool_size: int = Field(default=10, ge=1)
+    # Requests run on this many worker threads at once, each holding at most one
+    # database connection, so the pool is as large (SPEC section 16).
+    worker_threads: int = Field(default=40, ge=1, le=1000)
+    # How many requests of one client run at once (kit/fairness.py): a signed-in
+    # client is its session, anyone else their address.
+    concurrent_per_session: int = Field(default=4, ge=1)
+    concurrent_per_anonymous_address: int = Field(default=4, ge=1)
+    db_pool_size: int = Field(default=40, ge=1)
+    db_pool_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     db_echo: bool = False
     log_level: str = "INFO"
 
@@ -83,6 +92,14 @@ class Settings(BaseSettings):
     # At most this many password hashes are computed at once (default: the core count),
     # so a burst of sign-ins cannot starve other requests.
     hash_concurrency: int | None = Field(default=None, ge=1)
+
+    # Request bodies and slow clients (SPEC section 16). A body over `max_body_bytes` is
+    # refused (413) before it is read; one not delivered within `body_timeout_seconds`
+    # of the app starting to read it is answered 408. Beyond `server_max_connections`
+    # open connections (per process) the server answers 503 rather than queueing.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    body_timeout_seconds: float = Field(default=15.0, gt=0)
+    server_max_connections: int = Field(default=200, ge=1)
 
     # Email. With no SMTP host, each message is written to `outbox_dir` as a .eml file.
     smtp_host: str | None = None

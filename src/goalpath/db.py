@@ -2,19 +2,34 @@
 
 The request owns the transaction: `session_scope` commits when the block ends without
 error and rolls back otherwise. Services only flush.
+
+Two rules keep a burst of requests from starving the pool (SPEC section 16):
+
+- A request never holds two connections. What must be kept even when the request
+  fails (the audit row of a refusal, a session's last-seen time) is queued with
+  `keep_whatever_happens` and written on the request's own connection: with the
+  request's commit, or after its rollback in a short transaction of its own.
+- The pool is as large as the number of requests that can run at once.
+
+On SQLite a request that may write begins its transaction with `BEGIN IMMEDIATE`, so
+a read-decide-write rule (no cycle in a goal tree, one identifier per district) runs
+with the database's single write lock already held: two such requests cannot both
+read the state before the other's write.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Executable, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from goalpath.config import Settings
 
@@ -24,6 +39,16 @@ _MYSQL_INIT = (
     "SET time_zone = '+00:00', sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,"
     "NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'"
 )
+
+
+logger = logging.getLogger("goalpath.db")
+
+# Session.info keys.
+_KEPT = "goalpath.kept_whatever_happens"
+_IMMEDIATE = "goalpath.begin_immediate"
+# Methods that only read (an audit row aside): their SQLite transactions stay deferred
+# so that readers never queue behind the write lock.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def normalise_url(raw: str) -> URL:
@@ -71,9 +96,13 @@ def make_engine(settings: Settings, *, url: str | None = None) -> Engine:
             "check_same_thread": False,
             "timeout": settings.sqlite_busy_timeout_ms / 1000,
         }
-    else:
-        kwargs["pool_size"] = settings.db_pool_size
-        kwargs["max_overflow"] = settings.db_pool_size
+        kwargs["poolclass"] = QueuePool
+    # As many connections as requests can run at once (the worker threads), and each
+    # request holds at most one: no request waits for the pool.
+    kwargs["pool_size"] = settings.db_pool_size
+    kwargs["max_overflow"] = settings.db_pool_overflow
+    kwargs["pool_timeout"] = settings.db_pool_timeout_seconds
+    if backend != "sqlite":
         kwargs["pool_recycle"] = 1800
         if backend == "mysql":
             kwargs["connect_args"] = {"init_command": _MYSQL_INIT}
@@ -84,6 +113,31 @@ def make_engine(settings: Settings, *, url: str | None = None) -> Engine:
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas(settings.sqlite_busy_timeout_ms))
     return engine
+
+
+def keep_whatever_happens(
+    session: Session, statement: Executable, rows: list[dict[str, Any]] | None = None
+) -> None:
+    """Queue a write that must stand whether the request commits or rolls back (the
+    audit row of a refusal). It goes out on the request's own connection."""
+    session.info.setdefault(_KEPT, []).append((statement, rows))
+
+
+def _write_kept(session: Session) -> None:
+    kept = session.info.pop(_KEPT, None)
+    for statement, rows in kept or ():
+        if rows:
+            session.execute(statement, rows)
+        else:
+            session.execute(statement)
+
+
+@event.listens_for(Session, "after_begin")
+def _begin_immediate(
+    session: Session, _transaction: SessionTransaction, connection: Connection
+) -> None:
+    if session.info.get(_IMMEDIATE) and connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -99,13 +153,26 @@ class Database:
         return backend_name(self.engine)
 
     @contextmanager
-    def session_scope(self) -> Iterator[Session]:
+    def session_scope(self, *, writes: bool = False) -> Iterator[Session]:
+        """One unit of work. With `writes=True` (a request that may change data) an
+        SQLite transaction takes the write lock as it begins."""
         session = self.session_factory()
+        session.info[_IMMEDIATE] = writes
         try:
             yield session
+            _write_kept(session)
             session.commit()
         except BaseException:
             session.rollback()
+            if session.info.get(_KEPT):
+                try:
+                    _write_kept(session)
+                    session.commit()
+                except Exception:
+                    # The refusal itself still reaches the client; the log says the
+                    # audit row could not be written.
+                    logger.exception("could not write the rows kept after a rollback")
+                    session.rollback()
             raise
         finally:
             session.close()
@@ -126,7 +193,7 @@ def request_session(request: Request) -> Iterator[Session]:
     """The request's transaction: committed when the endpoint returns, before the
     response is sent; rolled back when it raises."""
     database: Database = request.app.state.database
-    with database.session_scope() as session:
+    with database.session_scope(writes=request.method not in READ_METHODS) as session:
         yield session
 
 

@@ -25,7 +25,8 @@ def test_admin_unlocks_an_account(
     client: TestClient, database: Database, settings: Settings
 ) -> None:
     id_user = make_user(database, settings)
-    make_user(database, settings, email=ADMIN, name="Dana Admin", role="district_admin")
+    admin_id = make_user(database, settings, email=ADMIN, name="Dana Admin", role="district_admin")
+    place_in_one_program(database, id_user, admin_id)
     for _ in range(5):
         client.post("/api/v1/auth/login", json={"email": STAFF, "password": "wrong-password-x1"})
     assert fetch_user(database, id_user).locked_until is not None

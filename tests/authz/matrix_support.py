@@ -124,10 +124,19 @@ DISTRICT_STUDENTS = (
 )
 PROGRAM_STUDENTS = f"SELECT ps.id_student FROM student ps WHERE ps.id_program IN ({MY_PROGRAMS})"
 ASSIGNED_STUDENTS = "SELECT a.id_student FROM user_student a WHERE a.id_user = :me"
+WRITABLE_LINK = " AND (a.access_level IS NULL OR a.access_level <> 'read')"
 DISTRICT_STAFF = (
     f"SELECT du.id_user FROM user_program du WHERE du.id_program IN ({DISTRICT_PROGRAMS})"
 )
-PLACED_STAFF = "SELECT pu.id_user FROM user_program pu WHERE pu.id_user IS NOT NULL"
+# `{user}` is the quoted user table and `{text}` the dialect's text type, filled in by
+# readable_ids.
+HOME_STAFF = (
+    f"SELECT hs.id_user FROM {{user}} hs WHERE hs.id_school_district_home IN ({MY_DISTRICTS})"
+)
+HOME_STAFF_KEYS = (
+    "SELECT CAST(hk.id_user AS {text}) FROM {user} hk "
+    f"WHERE hk.id_school_district_home IN ({MY_DISTRICTS})"
+)
 PROGRAM_STAFF = (
     "SELECT au.id_user FROM user_program au "
     f"WHERE au.status = 'active' AND au.id_program IN ({MY_PROGRAMS})"
@@ -150,6 +159,10 @@ TABLES = {
 }
 
 
+def _text_type(database: Database) -> str:
+    return {"mysql": "CHAR", "postgresql": "VARCHAR"}.get(database.backend, "TEXT")
+
+
 def _quoted_user(database: Database) -> str:
     # "user" is a reserved word on PostgreSQL; each dialect quotes it its own way.
     return database.engine.dialect.identifier_preparer.quote("user")
@@ -168,7 +181,7 @@ def _any(conditions: list[str]) -> str:
     return "(" + " OR ".join(conditions) + ")" if conditions else "1 = 0"
 
 
-def scope_condition(resource: str, scope: str, rights: Rights) -> str:
+def scope_condition(resource: str, scope: str, rights: Rights, action: str = "read") -> str:
     """One row of the docs' scope table, over the record aliased `r` (`:me` is the
     signed-in user). `rights` is needed by `own`, which also asks that the user can
     read the student."""
@@ -187,6 +200,12 @@ def scope_condition(resource: str, scope: str, rights: Rights) -> str:
                     if (condition := _student_scope(held, "r.id_student"))
                 ]
             )
+            if action != "read":
+                # "read-only means read-only": a read-level assignment reaches the
+                # student for reads alone.
+                readable_student = readable_student.replace(
+                    ASSIGNED_STUDENTS, ASSIGNED_STUDENTS + WRITABLE_LINK
+                )
             return f"(r.id_user_created = :me AND {readable_student})"
         return _student_scope(scope, "r.id_student") or "1 = 0"
     if resource == "program":
@@ -206,17 +225,50 @@ def scope_condition(resource: str, scope: str, rights: Rights) -> str:
         return "1 = 0"
     if resource == "user":
         return {
-            # "staff with a membership in my districts' programs, and accounts not yet
-            # placed in any program"
-            "district": f"(r.id_user IN ({DISTRICT_STAFF}) OR r.id_user NOT IN ({PLACED_STAFF}))",
+            # "accounts at home in my districts, and staff with a membership in my
+            # districts' programs"
+            "district": (
+                f"(r.id_school_district_home IN ({MY_DISTRICTS}) "
+                f"OR r.id_user IN ({DISTRICT_STAFF}))"
+            ),
             # "active members of my programs, and me"
             "program": f"(r.id_user IN ({PROGRAM_STAFF}) OR r.id_user = :me)",
             "own": "r.id_user = :me",
         }.get(scope, "1 = 0")
     if resource == "audit_event" and scope == "district":
-        # "rows about students of my districts or by staff of my districts"
-        return f"(r.id_student IN ({DISTRICT_STUDENTS}) OR r.id_user IN ({DISTRICT_STAFF}))"
+        # "rows about students of my districts; rows about no student by the home
+        # district of the account concerned: the account itself for rows about
+        # accounts, else the acting one"
+        return (
+            f"(r.id_student IN ({DISTRICT_STUDENTS}) OR (r.id_student IS NULL AND ("
+            f"(r.resource = 'user' AND r.record_id IN ({HOME_STAFF_KEYS})) OR "
+            f"((r.resource <> 'user' OR r.record_id IS NULL) AND r.id_user IN ({HOME_STAFF})))))"
+        )
     return "1 = 0"
+
+
+def audit_visibility(rights: Rights) -> str:
+    """ "Rows about health notes only to readers of the student's health notes, rows
+    about sensitive events only to readers of those"."""
+
+    def on_student(resource: str, action: str) -> str:
+        return _any(
+            [
+                condition
+                for held in sorted(rights.scopes(resource, action))
+                if (condition := _student_scope(held, "r.id_student"))
+            ]
+        )
+
+    sensitive_keys = (
+        "SELECT CAST(se.id_progress_event AS {text}) FROM progress_event se "
+        "WHERE se.is_sensitive = TRUE"
+    )
+    return (
+        f"(r.resource <> 'health_note' OR {on_student('health_note', 'read')}) AND "
+        f"(NOT (r.resource = 'progress_event' AND r.record_id IS NOT NULL AND "
+        f"r.record_id IN ({sensitive_keys})) OR {on_student('progress_event', 'read_sensitive')})"
+    )
 
 
 def readable_ids(
@@ -248,6 +300,11 @@ def readable_ids(
         condition += (
             f" AND (r.is_sensitive IS NULL OR r.is_sensitive = FALSE OR {may_see_sensitive})"
         )
+    if resource == "audit_event":
+        condition = f"({condition}) AND {audit_visibility(rights)}"
+    condition = condition.replace("{user}", _quoted_user(database)).replace(
+        "{text}", _text_type(database)
+    )
     statement = f"SELECT r.{key} FROM {table} r WHERE {condition}"
     if where:
         statement += f" AND {where}"

@@ -15,7 +15,7 @@ from goalpath.db import Database
 from goalpath.demo.loader import demo_email
 from goalpath.models import AuditEvent, Program, SchoolDistrict, Student, UserProgram
 from tests.fixtures import demo
-from tests.fixtures.factories import DEFAULT_PASSWORD, make_user
+from tests.fixtures.factories import DEFAULT_PASSWORD, make_user, set_home_district
 
 B_ADMIN = "noor.haddad@northgate.example"
 B_COORDINATOR = "felix.arendt@northgate.example"
@@ -69,6 +69,8 @@ def build(database: Database, settings: Settings) -> World:
             UserProgram(id_user=coordinator_b, id_program=programs[0].id_program, status="active"),
         ]
         session.add_all(memberships)
+        # District B's staff are at home there (SPEC section 11).
+        set_home_district(session, district_b.id_school_district, admin_b, coordinator_b)
         student = Student(
             id_program=programs[0].id_program,
             identifier="NG-0001",

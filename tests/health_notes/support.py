@@ -23,7 +23,7 @@ from goalpath.models import (
     UserStudent,
 )
 from tests.fixtures.demo import DemoStaff
-from tests.fixtures.factories import DEFAULT_PASSWORD, make_user
+from tests.fixtures.factories import DEFAULT_PASSWORD, make_user, set_home_district
 
 API = "/api/v1"
 
@@ -127,6 +127,7 @@ def other_district(database: Database, settings: Settings) -> OtherDistrict:
         student = Student(id_program=program.id_program, identifier="HC-0001", program_year=1)
         session.add(student)
         session.flush()
+        set_home_district(session, district.id_school_district, id_counselor)
         session.add(
             UserProgram(
                 id_user=id_counselor,

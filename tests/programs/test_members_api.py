@@ -116,7 +116,13 @@ def test_district_admin_adds_updates_and_removes_a_member_with_one_audit_row_eac
 ) -> None:
     headers = support.demo_headers(client, settings, support.DISTRICT_ADMIN)
     program = world.programs_a[2]
-    new_user = make_user(database, settings, email="rosa.lind@riverbend.example", name="Rosa Lind")
+    new_user = make_user(
+        database,
+        settings,
+        email="rosa.lind@riverbend.example",
+        name="Rosa Lind",
+        id_school_district_home=world.district_a,
+    )
     created = client.post(
         members_url(program), json={"id_user": new_user, "is_primary": True}, headers=headers
     )
@@ -224,7 +230,13 @@ def test_readers_get_403_and_others_404_on_membership_changes(
     program = world.programs_a[0]
     membership = membership_of(database, demo_email(support.CASE_MANAGER), program)
     item = members_url(program, membership)
-    newcomer = make_user(database, settings, email="rosa.lind@riverbend.example", name="Rosa Lind")
+    newcomer = make_user(
+        database,
+        settings,
+        email="rosa.lind@riverbend.example",
+        name="Rosa Lind",
+        id_school_district_home=world.district_a,
+    )
     coordinator = support.demo_headers(client, settings, support.COORDINATOR)
     assert client.get(item, headers=coordinator).status_code == 200
     assert client.patch(item, json={"status": "inactive"}, headers=coordinator).status_code == 403
@@ -251,7 +263,13 @@ def test_unknown_missing_and_deactivated_users_are_refused(
     program = world.programs_a[1]
     missing = client.post(members_url(program), json={"id_user": 999999}, headers=headers)
     assert missing.status_code == 404
-    leaver = make_user(database, settings, email="old.hand@riverbend.example", name="Old Hand")
+    leaver = make_user(
+        database,
+        settings,
+        email="old.hand@riverbend.example",
+        name="Old Hand",
+        id_school_district_home=world.district_a,
+    )
     with database.session_scope() as session:
         session.get_one(User, leaver).deactivated_at = support.CREATED
     deactivated = client.post(members_url(program), json={"id_user": leaver}, headers=headers)

@@ -13,7 +13,7 @@ from goalpath.config import Settings
 from goalpath.db import Database
 from goalpath.models import AuditEvent, Program, SchoolDistrict, Student, UserProgram, UserStudent
 from tests.fixtures.demo import DemoStaff
-from tests.fixtures.factories import DEFAULT_PASSWORD, make_user
+from tests.fixtures.factories import DEFAULT_PASSWORD, make_user, set_home_district
 
 API = "/api/v1"
 
@@ -133,6 +133,9 @@ def other_district(database: Database, settings: Settings) -> OtherDistrict:
             for n in range(3)
         ]
         session.add_all(students)
+        set_home_district(
+            session, district.id_school_district, id_admin, id_case_manager, id_auditor
+        )
         for id_user in (id_admin, id_case_manager, id_auditor):
             session.add(
                 UserProgram(

@@ -35,12 +35,20 @@ OUTPUT_FIELDS = {
     "locked_until",
     "created_at",
     "deactivated_at",
+    "id_school_district_home",
 }
 
 
 @pytest.fixture
 def staff(database: Database, settings: Settings) -> demo.DemoStaff:
     return demo.load(database, settings)
+
+
+def district_of(database: Database, name: str) -> int | None:
+    with database.session_scope() as session:
+        return session.scalar(
+            select(User.id_school_district_home).where(User.email == demo_email(name))
+        )
 
 
 def new_account(id_role: int, **extra: object) -> dict[str, object]:
@@ -67,6 +75,8 @@ def test_district_admin_creates_a_case_manager_who_appears_in_their_list(
     assert created["email"] == "rosa.delgado@riverbend-usd.example"
     assert created["password_updated_at"] is not None
     assert created["deactivated_at"] is None
+    # SPEC section 11: the account is at home in its creator's district.
+    assert created["id_school_district_home"] == district_of(database, DISTRICT_ADMIN)
 
     rows = audit_rows(database, after=before)
     assert len(rows) == 1
@@ -343,6 +353,7 @@ def test_list_issues_the_same_statements_for_any_page_size(
         with count_statements(database.engine) as log:
             response = client.get("/api/v1/users", params={"limit": limit}, headers=admin)
         assert response.status_code == 200
-        assert len(response.json()["items"]) == min(limit, len(staff.by_email))
+        # Every demo account but the system administrator's, which is in no district.
+        assert len(response.json()["items"]) == min(limit, len(staff.by_email) - 1)
         counts.append(log.count)
     assert counts[0] == counts[1]

@@ -116,35 +116,52 @@ def test_nobody_changes_their_own_role(
 def test_an_account_that_outranks_the_actor_cannot_be_changed_by_them(
     client: TestClient, database: Database, settings: Settings, staff: demo.DemoStaff
 ) -> None:
-    """The system administrator has no program, so district administrators can read the
-    account; changing its email would let them take it over by a reset."""
+    """SPEC section 11: the system administrator belongs to no district, so a district
+    administrator cannot even find the account; a counselor of the district outranks
+    them (health-note rights), so every change to that account is refused with one
+    rule, and each refusal is on the trail."""
     admin = sign_in_demo(client, settings, DISTRICT_ADMIN)
     system_admin = staff.first("system_admin")
     counselor = staff.by_email[demo_email(COUNSELOR)]
-    assert client.get(f"/api/v1/users/{system_admin}", headers=admin).status_code == 200
-    before = last_audit_id(database)
-    attempts = [
+    hidden = [
+        client.get(f"/api/v1/users/{system_admin}", headers=admin),
         client.patch(
             f"/api/v1/users/{system_admin}",
             json={"email": "marcus.takeover@riverbend-usd.example"},
             headers=admin,
         ),
+        client.post(f"/api/v1/users/{system_admin}/deactivate", headers=admin),
+        client.post(f"/api/v1/users/{system_admin}/unlock", headers=admin),
+        client.delete(f"/api/v1/users/{system_admin}/sessions", headers=admin),
+    ]
+    assert [response.status_code for response in hidden] == [404] * 5
+    assert client.get(f"/api/v1/users/{counselor}", headers=admin).status_code == 200
+    before = last_audit_id(database)
+    attempts = [
         client.patch(
-            f"/api/v1/users/{system_admin}",
+            f"/api/v1/users/{counselor}",
+            json={"email": "marcus.takeover@riverbend-usd.example"},
+            headers=admin,
+        ),
+        client.patch(
+            f"/api/v1/users/{counselor}",
             json={"id_role": role_id(database, "case_manager")},
             headers=admin,
         ),
-        client.post(f"/api/v1/users/{system_admin}/deactivate", headers=admin),
         client.post(f"/api/v1/users/{counselor}/deactivate", headers=admin),
+        client.post(f"/api/v1/users/{counselor}/unlock", headers=admin),
+        client.delete(f"/api/v1/users/{counselor}/sessions", headers=admin),
     ]
-    assert [response.status_code for response in attempts] == [403, 403, 403, 403]
+    assert [response.status_code for response in attempts] == [403] * 5
+    for response in attempts:
+        assert "only someone who holds them may change it" in response.json()["detail"]
     rows = audit_rows(database, after=before)
-    assert [row["outcome"] for row in rows] == ["denied"] * 4
+    assert [row["outcome"] for row in rows] == ["denied"] * 5
     assert {row["details"]["reason"] for row in rows} == {"outranks"}
     with database.session_scope() as session:
-        user = session.get(User, system_admin)
+        user = session.get(User, counselor)
         assert user is not None
-        assert user.email == demo_email(SYSTEM_ADMIN) and user.deactivated_at is None
+        assert user.email == demo_email(COUNSELOR) and user.deactivated_at is None
     # The system administrator holds every right, so may change the counselor.
     root = sign_in_demo(client, settings, SYSTEM_ADMIN)
     assert client.post(f"/api/v1/users/{counselor}/deactivate", headers=root).status_code == 200

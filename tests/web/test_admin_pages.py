@@ -450,8 +450,14 @@ def test_districts_are_created_by_a_system_admin_and_changed_by_a_district_admin
 def test_programs_and_their_members(
     pages: TestClient, database: Database, settings: Settings, staff: demo.DemoStaff
 ) -> None:
+    with database.session_scope() as session:
+        riverbend = session.scalars(select(SchoolDistrict.id_school_district)).one()
     newcomer = make_user(
-        database, settings, email="iris.chen@riverbend-usd.example", name="Iris Chen"
+        database,
+        settings,
+        email="iris.chen@riverbend-usd.example",
+        name="Iris Chen",
+        id_school_district_home=riverbend,
     )
     sign_in_demo(pages, settings, DISTRICT_ADMIN)
     response = post(

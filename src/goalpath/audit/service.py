@@ -1,9 +1,11 @@
 """Writing the audit trail (SPEC section 6).
 
 Rows for allowed actions are written in the request's own transaction, so a change and
-its audit row commit or roll back together. Rows for denied or failed requests are
-written at once in a transaction of their own, so they survive the request's rollback.
-The trail is never updated or deleted by the application.
+its audit row commit or roll back together. Rows for denied or failed requests are kept
+whatever becomes of the request: they go out on the request's own connection, with its
+commit or right after its rollback (`db.keep_whatever_happens`), never on a second
+connection that a burst of refusals could exhaust the pool for. The trail is never
+updated or deleted by the application.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from goalpath.db import Database
+from goalpath.db import keep_whatever_happens
 from goalpath.models import AuditEvent
 
 ALLOWED = "allowed"
@@ -26,7 +28,6 @@ FAILED = "failed"
 
 @dataclass
 class AuditTrail:
-    database: Database
     session: Session
     id_user: int | None
     ip: str | None
@@ -90,7 +91,7 @@ class AuditTrail:
         details: dict[str, Any] | None = None,
         actor: int | None = None,
     ) -> None:
-        """A denied or failed action, committed at once whatever becomes of the request."""
+        """A denied or failed action, kept whatever becomes of the request."""
         row = self._row(
             action,
             resource,
@@ -100,8 +101,7 @@ class AuditTrail:
             details=details,
             actor=actor,
         )
-        with self.database.engine.begin() as connection:
-            connection.execute(insert(AuditEvent), [row])
+        keep_whatever_happens(self.session, insert(AuditEvent), [row])
         self.written.append(row)
 
 

@@ -24,6 +24,7 @@ from goalpath.db import DbSession
 from goalpath.errors import NotFound
 from goalpath.kit.problems import problem_responses
 from goalpath.kit.ratelimit import RateLimiter
+from goalpath.kit.schemas import IdPath
 from goalpath.models import Role, UserSession
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -192,7 +193,7 @@ def my_sessions(principal: CurrentPrincipal, request: Request, db: DbSession) ->
     responses=problem_responses(401, 403, 404, s404="No such session of mine"),
 )
 def end_my_session(
-    id_user_session: int, principal: CurrentPrincipal, request: Request, db: DbSession
+    id_user_session: IdPath, principal: CurrentPrincipal, request: Request, db: DbSession
 ) -> Response:
     record = db.get(UserSession, id_user_session)
     if record is None or record.id_user != principal.user.id_user:

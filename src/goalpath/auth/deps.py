@@ -15,7 +15,7 @@ from goalpath.auth.service import Request as RequestInfo
 from goalpath.auth.service import password_expired
 from goalpath.auth.sessions import resolve_session
 from goalpath.config import Settings
-from goalpath.db import Database, DbSession
+from goalpath.db import DbSession
 from goalpath.errors import Forbidden, Unauthorized
 from goalpath.kit.client_ip import request_client_ip
 from goalpath.models import User, UserSession
@@ -53,8 +53,7 @@ def audited_request_info(request: Request, db: Session, id_user: int | None = No
     """Request facts with an audit trail for the auth endpoints, which run before (or
     without) a signed-in actor."""
     info = request_info(request)
-    database: Database = request.app.state.database
-    audit = AuditTrail(database, db, id_user=id_user, ip=info.ip, now=info.now)
+    audit = AuditTrail(db, id_user=id_user, ip=info.ip, now=info.now)
     return RequestInfo(ip=info.ip, user_agent=info.user_agent, now=info.now, audit=audit)
 
 

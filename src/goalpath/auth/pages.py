@@ -35,6 +35,7 @@ from goalpath.auth.sessions import live_sessions, revoke_session
 from goalpath.config import Settings
 from goalpath.db import DbSession
 from goalpath.errors import Forbidden, TooManyRequests, Unauthorized, ValidationFailed
+from goalpath.kit.schemas import parse_id
 from goalpath.models import UserSession
 from goalpath.web.pages import (
     CHANGE_PASSWORD_PATH,
@@ -408,14 +409,17 @@ def sessions_page(principal: PagePrincipal, request: Request, db: DbSession) -> 
 
 @router.post(SESSIONS_PATH + "/{id_user_session}/end")
 def end_session(
-    id_user_session: int, principal: PagePrincipal, request: Request, db: DbSession
+    id_user_session: str, principal: PagePrincipal, request: Request, db: DbSession
 ) -> Response:
-    record = db.get(UserSession, id_user_session)
+    session_id = parse_id(id_user_session)
+    record = db.get(UserSession, session_id) if session_id is not None else None
     if record is None or record.id_user != principal.user.id_user:
         # As in the API: another user's session is as absent as one that never was.
         return _sessions_page(request, db, principal, status_code=404, error="No such session.")
-    revoke_session(db, id_user_session, now=request_info(request).now, reason="ended_by_user")
-    if id_user_session == principal.session.id_user_session:
+    revoke_session(
+        db, record.id_user_session, now=request_info(request).now, reason="ended_by_user"
+    )
+    if record.id_user_session == principal.session.id_user_session:
         response = redirect_with_flash(request, SIGN_IN_PATH, "You have signed out.")
         response.delete_cookie(app_settings(request).session_cookie_name, path="/")
         return response

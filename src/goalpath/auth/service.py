@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session, undefer
 
 from goalpath.audit.service import DENIED, FAILED, AuditTrail
@@ -63,29 +63,47 @@ def password_expired(user: User, settings: Settings, now: datetime) -> bool:
     return user.password_updated_at + timedelta(days=settings.password_max_age_days) <= now
 
 
-def _register_failure(session: Session, settings: Settings, id_user: int, now: datetime) -> None:
-    """Count a failure in one UPDATE so concurrent guesses cannot lose increments.
+def _reserve_attempt(session: Session, settings: Settings, id_user: int, now: datetime) -> int:
+    """Count this attempt before the password is checked, and say which attempt of the
+    lock window it is (0: the account is locked, do not check).
 
-    The lock is assigned first: MariaDB evaluates SET clauses left to right with the
-    values already assigned, PostgreSQL and SQLite with the old ones, and this order
-    gives the same result on all three.
+    Reserving first is what makes the lockout exact under concurrency (SPEC section 4):
+    each guess takes its number in one conditional UPDATE, so 30 concurrent guesses get
+    exactly `lockout_threshold` password checks, and the attempt that reaches the
+    threshold sets the lock before its own check runs. An expired lock is cleared first
+    (its own statement: MariaDB assigns SET clauses left to right, seeing the values
+    already assigned, so one statement could not both reset and count on every backend).
     """
-    lock_expired = and_(User.locked_until.is_not(None), User.locked_until <= now)
-    new_count = case((lock_expired, 1), else_=func.coalesce(User.failed_login_attempts, 0) + 1)
-    not_locked = or_(User.locked_until.is_(None), User.locked_until <= now)
-    new_lock = case(
-        (
-            and_(new_count >= settings.lockout_threshold, not_locked),
-            now + timedelta(minutes=settings.lockout_minutes),
-        ),
-        else_=User.locked_until,
-    )
     session.execute(
         update(User)
-        .where(User.id_user == id_user)
-        .ordered_values((User.locked_until, new_lock), (User.failed_login_attempts, new_count))
+        .where(User.id_user == id_user, User.locked_until.is_not(None), User.locked_until <= now)
+        .values(failed_login_attempts=0, locked_until=None)
         .execution_options(synchronize_session=False)
     )
+    count = func.coalesce(User.failed_login_attempts, 0)
+    reserved = session.execute(
+        update(User)
+        .where(User.id_user == id_user, User.locked_until.is_(None))
+        .ordered_values(
+            (
+                User.locked_until,
+                case(
+                    (count + 1 >= settings.lockout_threshold, now + _lock_length(settings)),
+                    else_=None,
+                ),
+            ),
+            (User.failed_login_attempts, count + 1),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if reserved.rowcount != 1:  # type: ignore[attr-defined]
+        return 0
+    attempt = session.scalar(select(User.failed_login_attempts).where(User.id_user == id_user))
+    return int(attempt or 0)
+
+
+def _lock_length(settings: Settings) -> timedelta:
+    return timedelta(minutes=settings.lockout_minutes)
 
 
 def sign_in(
@@ -97,12 +115,22 @@ def sign_in(
     password: str,
     request: Request,
 ) -> tuple[User, IssuedSession]:
+    """Check a password (SPEC section 4) without holding a transaction while it is
+    hashed: the reservation commits first, the outcome is a second short transaction.
+    Every refusal costs one argon2 verification, whatever the reason (no enumeration
+    by timing)."""
     now = request.now
     normalised_email = email.strip().lower()
+    candidate = normalise(password)
     user = session.scalars(
         select(User).options(undefer(User.password_hash)).where(User.email == normalised_email)
     ).one_or_none()
-    candidate = normalise(password)
+    attempt = 0
+    if user is not None and user.is_active:
+        attempt = _reserve_attempt(session, settings, user.id_user, now)
+    # Ends the read (or commits the reservation, so concurrent guesses see it) and hands
+    # the connection back to the pool while the hash is checked.
+    session.commit()
     if user is None:
         passwords.verify_dummy(candidate)
         security_event(
@@ -113,48 +141,49 @@ def sign_in(
             email_digest=email_digest(email),
         )
         raise SignInFailed
-    locked = user.locked_until is not None and user.locked_until > now
-    if locked or not user.is_active:
-        # The real password is not checked, but a hash is still verified so that the
-        # answer takes as long as any other.
+    if attempt == 0 or not user.password_hash:
+        # Locked, deactivated, or invited and not yet set up: the password is not
+        # checked, but a hash is still verified so that the answer takes as long.
         passwords.verify_dummy(candidate)
         verified = False
     else:
         verified = passwords.verify(user.password_hash, candidate)
     if not verified:
-        _register_failure(session, settings, user.id_user, now)
-        session.flush()
-        failed, locked_until = session.execute(
-            select(User.failed_login_attempts, User.locked_until).where(
-                User.id_user == user.id_user
-            )
-        ).one()
-        reason = "locked" if locked else ("deactivated" if not user.is_active else "wrong_password")
-        # The count is committed even though the request fails; committing first also
-        # frees SQLite's write lock for the audit rows below.
-        session.commit()
+        if not user.is_active:
+            reason = "deactivated"
+        elif attempt == 0:
+            reason = "locked"
+        elif not user.password_hash:
+            reason = "no_password"
+        else:
+            reason = "wrong_password"
         security_event(
             "login.failed",
             audit=request.audit,
             outcome=FAILED,
             id_user=user.id_user,
             reason=reason,
-            attempts=failed,
+            attempts=attempt or None,
         )
-        if not locked and locked_until is not None and locked_until > now:
+        if attempt == settings.lockout_threshold:
+            # Only the attempt that set the lock writes it: one row per lock.
             security_event(
                 "account.locked",
                 audit=request.audit,
                 outcome=FAILED,
                 id_user=user.id_user,
-                until=locked_until.isoformat(),
+                until=(now + _lock_length(settings)).isoformat(),
             )
         raise SignInFailed
-    if user.failed_login_attempts or user.locked_until is not None:
-        clear_lockout(session, user.id_user)
+    clear_lockout(session, user.id_user)
     if user.password_hash and passwords.needs_rehash(user.password_hash):
         # Only the stored hash changes; password_updated_at stays, so sessions live on.
-        user.password_hash = passwords.hash(candidate)
+        session.execute(
+            update(User)
+            .where(User.id_user == user.id_user)
+            .values(password_hash=passwords.hash(candidate))
+            .execution_options(synchronize_session=False)
+        )
     issued = issue_session(
         session,
         settings,

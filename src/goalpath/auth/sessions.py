@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from goalpath.auth.tokens import new_token, token_digest
 from goalpath.config import Settings
+from goalpath.db import keep_whatever_happens
 from goalpath.models import User, UserSession
 
 # last_seen_at is written at most this often, so reads do not all become writes.
@@ -77,18 +79,17 @@ def resolve_session(
     ):
         return None
     if now - record.last_seen_at >= TOUCH_INTERVAL:
-        # Written in a short transaction of its own: the request's transaction then holds
-        # no write lock before it decides, so an audit row for a refusal can always be
-        # written beside it (SQLite has one writer at a time).
-        bind = session.get_bind()
-        engine = bind.engine if isinstance(bind, Connection) else bind
-        with engine.begin() as connection:
-            connection.execute(
-                update(UserSession)
-                .where(UserSession.id_user_session == record.id_user_session)
-                .values(last_seen_at=now)
-            )
-        record.last_seen_at = now
+        # Kept even when the request is refused, and written at its end on its own
+        # connection: a read then takes no write lock until it is done.
+        keep_whatever_happens(
+            session,
+            update(UserSession)
+            .where(UserSession.id_user_session == record.id_user_session)
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False),
+        )
+        # Not a change for the ORM to flush again: the kept UPDATE writes it.
+        set_committed_value(record, "last_seen_at", now)
     return record, user
 
 

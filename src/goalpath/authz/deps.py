@@ -13,7 +13,7 @@ from goalpath.auth.deps import CurrentPrincipal, request_info
 from goalpath.auth.service import Request as RequestInfo
 from goalpath.authz.grants import Grants, load_grants
 from goalpath.authz.service import Authorizer
-from goalpath.db import Database, DbSession
+from goalpath.db import DbSession
 from goalpath.models import User, UserSession
 
 
@@ -34,9 +34,8 @@ class Actor:
 
 def current_actor(principal: CurrentPrincipal, request: Request, db: DbSession) -> Actor:
     info = request_info(request)
-    database: Database = request.app.state.database
     grants = load_grants(db, principal.user.id_user, principal.user.id_role)
-    audit = AuditTrail(database, db, id_user=principal.user.id_user, ip=info.ip, now=info.now)
+    audit = AuditTrail(db, id_user=principal.user.id_user, ip=info.ip, now=info.now)
     request.state.audit = audit
     return Actor(
         user=principal.user,

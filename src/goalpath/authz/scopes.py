@@ -104,10 +104,17 @@ def district_condition(
     return false()
 
 
-def user_condition(scope: str, id_user: int, *, target: ColumnElement[int]) -> ColumnElement[bool]:
-    """Staff accounts narrow by membership: a district administrator sees the staff of
-    their districts' programs, and accounts not yet placed in any program (so they can
-    place the accounts they create)."""
+def user_condition(
+    scope: str,
+    id_user: int,
+    *,
+    target: ColumnElement[int],
+    home_district: ColumnElement[int | None],
+) -> ColumnElement[bool]:
+    """Staff accounts (SPEC section 11): a district administrator's accounts are those at
+    home in their districts or placed in one of their districts' programs. An account in
+    no program and with no home district of theirs (another district's new account, the
+    system administrator's) is never in their scope."""
     if scope == "global":
         return true()
     if scope == "own":
@@ -116,8 +123,7 @@ def user_condition(scope: str, id_user: int, *, target: ColumnElement[int]) -> C
         members = select(UserProgram.id_user).where(
             UserProgram.id_program.in_(district_program_ids(id_user))
         )
-        placed = select(UserProgram.id_user).where(UserProgram.id_user.is_not(None))
-        return or_(target.in_(members), target.not_in(placed))
+        return or_(home_district.in_(my_district_ids(id_user)), target.in_(members))
     if scope == "program":
         members = select(UserProgram.id_user).where(
             UserProgram.id_program.in_(my_program_ids(id_user)), UserProgram.status == ACTIVE

@@ -13,7 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, exists, false, literal, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    cast,
+    exists,
+    false,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from goalpath.audit.service import DENIED, AuditTrail
@@ -22,6 +35,7 @@ from goalpath.authz.scopes import (
     any_of,
     district_condition,
     district_program_ids,
+    my_district_ids,
     program_condition,
     student_condition,
     students_of_programs,
@@ -92,7 +106,7 @@ def columns_of(resource: str) -> Bindings:
     if resource == "school_district":
         return Bindings(id_school_district=SchoolDistrict.id_school_district)
     if resource == "user":
-        return Bindings(id_user=User.id_user)
+        return Bindings(id_user=User.id_user, id_school_district=User.id_school_district_home)
     if resource == "audit_event":
         return Bindings(id_student=AuditEvent.id_student, id_user=AuditEvent.id_user)
     if resource == "role":
@@ -126,9 +140,7 @@ class Authorizer:
             assert bound.id_student is not None
             readable_student: ColumnElement[bool] | None = None
             if scope == "own":
-                readable_student = self.condition(
-                    "student", "read", Bindings(id_student=bound.id_student)
-                )
+                readable_student = self._student_reachable(action, bound.id_student)
             return student_condition(
                 scope,
                 me,
@@ -151,23 +163,79 @@ class Authorizer:
             assert bound.id_school_district is not None
             return district_condition(scope, me, id_school_district=bound.id_school_district)
         if resource == "user":
-            assert bound.id_user is not None
-            return user_condition(scope, me, target=bound.id_user)
+            assert bound.id_user is not None and bound.id_school_district is not None
+            return user_condition(
+                scope, me, target=bound.id_user, home_district=bound.id_school_district
+            )
         if resource == "audit_event":
             if scope != "district":
                 return false()
-            assert bound.id_student is not None and bound.id_user is not None
-            district_members = select(UserProgram.id_user).where(
-                UserProgram.id_program.in_(district_program_ids(me))
-            )
-            return or_(
-                bound.id_student.in_(students_of_programs(district_program_ids(me))),
-                bound.id_user.in_(district_members),
-            )
+            return self._audit_district_scope()
         if resource == "role":
             # Roles and permissions are not scoped: any right on them is a global one.
             return true()
         return false()
+
+    def _student_reachable(self, action: str, id_student: Any) -> ColumnElement[bool]:
+        """`own` asks that the user can read the student; to change their own record
+        they must reach the student with more than a read-only assignment (SPEC
+        section 5: `read` allows only reads through that link)."""
+        scopes = sorted(self.grants.scopes("student", "read"))
+        if "global" in scopes:
+            return true()
+        return any_of(
+            [
+                student_condition(scope, self.id_user, action, id_student=id_student)
+                for scope in scopes
+            ]
+        )
+
+    def _audit_district_scope(self) -> ColumnElement[bool]:
+        """Audit rows of my districts (SPEC section 11): a row about a student by the
+        student's program; a row about no student by the home district of the account
+        it concerns: the account itself for rows about accounts, else the acting one.
+        Never by where the acting user happens to be a member."""
+        me = self.id_user
+        district_students = students_of_programs(district_program_ids(me))
+        home_accounts = select(User.id_user).where(
+            User.id_school_district_home.in_(my_district_ids(me))
+        )
+        home_account_keys = select(cast(User.id_user, String(20))).where(
+            User.id_school_district_home.in_(my_district_ids(me))
+        )
+        about_account = and_(
+            AuditEvent.resource == "user",
+            AuditEvent.record_id.is_not(None),
+            AuditEvent.record_id.in_(home_account_keys),
+        )
+        by_account = and_(
+            or_(AuditEvent.resource != "user", AuditEvent.record_id.is_(None)),
+            AuditEvent.id_user.in_(home_accounts),
+        )
+        return or_(
+            AuditEvent.id_student.in_(district_students),
+            and_(AuditEvent.id_student.is_(None), or_(about_account, by_account)),
+        )
+
+    def audit_visibility(self) -> ColumnElement[bool]:
+        """An audit row never reveals a record its reader may not see (SPEC section
+        11): rows about health notes need the right to read the student's health
+        notes, rows about sensitive events the right to read those."""
+        on_student = Bindings(id_student=AuditEvent.id_student, created_by=literal(self.id_user))
+        health_notes = self.condition("health_note", "read", on_student)
+        sensitive = self.condition("progress_event", "read_sensitive", on_student)
+        sensitive_event_keys = select(cast(ProgressEvent.id_progress_event, String(20))).where(
+            ProgressEvent.is_sensitive.is_(True)
+        )
+        about_sensitive_event = and_(
+            AuditEvent.resource == "progress_event",
+            AuditEvent.record_id.is_not(None),
+            AuditEvent.record_id.in_(sensitive_event_keys),
+        )
+        return and_(
+            or_(AuditEvent.resource != "health_note", health_notes),
+            or_(not_(about_sensitive_event), sensitive),
+        )
 
     def sensitive_condition(self) -> ColumnElement[bool]:
         """Progress events the user may see: not sensitive, or read_sensitive in scope."""
@@ -180,6 +248,8 @@ class Authorizer:
         condition = self.condition(resource, "read")
         if resource == "progress_event":
             return condition & self.sensitive_condition()
+        if resource == "audit_event":
+            return condition & self.audit_visibility()
         return condition
 
     def scoped(self, statement: Select[Any], resource: str) -> Select[Any]:

@@ -166,6 +166,7 @@ def generate_large(database: Database, settings: Settings, *, scale: float = 1.0
                     "id_role": roles[role],
                     "email": large_email(kind, id_user),
                     "name": f"Staff Member {id_user}",
+                    "id_school_district_home": None if role == "system_admin" else 1,
                     "password_hash": password_hash,
                     "password_updated_at": created,
                     "failed_login_attempts": 0,

@@ -195,6 +195,10 @@ def _build(session: Session, settings: Settings) -> dict[str, int]:
             email=demo_email(member.name),
             name=member.name,
             id_role=role_ids.get(member.role),
+            # The system administrator belongs to no district (SPEC section 11).
+            id_school_district_home=(
+                None if member.role == "system_admin" else district.id_school_district
+            ),
             password_hash=password_hash,
             password_updated_at=created,
             failed_login_attempts=0,

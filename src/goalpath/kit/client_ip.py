@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from starlette.requests import Request
+from starlette.types import Scope
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -82,3 +83,15 @@ def request_client_ip(request: Request) -> str:
     # Repeated headers are one comma-separated list (RFC 9110 section 5.3).
     forwarded_for = ",".join(request.headers.getlist("x-forwarded-for")) or None
     return client_ip(peer, forwarded_for, trusted)
+
+
+def scope_client_ip(scope: Scope, trusted_proxies: str) -> str:
+    """The same answer as `request_client_ip`, from an ASGI scope (for middleware)."""
+    client = scope.get("client")
+    peer = client[0] if client else None
+    forwarded = [
+        value.decode("latin-1")
+        for name, value in scope.get("headers", ())
+        if name == b"x-forwarded-for"
+    ]
+    return client_ip(peer, ",".join(forwarded) or None, _trusted_networks(trusted_proxies))

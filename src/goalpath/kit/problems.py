@@ -12,6 +12,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -81,6 +83,18 @@ def install_problem_handlers(app: FastAPI) -> None:
             exc.status_code, detail, headers=dict(exc.headers) if exc.headers else None
         )
 
+    async def database_busy(request: Request, exc: Exception) -> JSONResponse:
+        """The database could not take the request in time (the pool, SQLite's write
+        lock): the client may retry, so this is 503 with Retry-After, not a failure."""
+        if isinstance(exc, OperationalError) and not _is_lock_timeout(exc):
+            return await unexpected_error(request, exc)
+        logger.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+        return problem_response(
+            503,
+            "The service is busy right now; please try again in a moment.",
+            headers={**BASE_HEADERS, "Cache-Control": "no-store", "Retry-After": "1"},
+        )
+
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
         # This answer is made outside every middleware, so it carries its own headers.
@@ -93,7 +107,15 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GoalpathError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(PoolTimeout, database_busy)
+    app.add_exception_handler(OperationalError, database_busy)
     app.add_exception_handler(Exception, unexpected_error)
+
+
+def _is_lock_timeout(exc: OperationalError) -> bool:
+    message = str(exc.orig).lower()
+    # SQLite's busy timeout ran out; MariaDB's lock wait timeout (1205).
+    return "database is locked" in message or "lock wait timeout" in message
 
 
 _DEFAULT_DESCRIPTIONS = {

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, field_validator
+
+# Ids are INTEGER columns: past this a lookup is no longer "not found" but a driver
+# error on some backends (SQLite cannot bind it, PostgreSQL compares as numeric).
+MAX_ID = 2**31 - 1
+# An id in an API address: out of range is a 422 naming the parameter.
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def parse_id(text: str) -> int | None:
+    """An id from a page's address, or None for anything that cannot be a row's id
+    (pages answer that as a missing record, not with the API's 422)."""
+    if text.isascii() and text.isdigit() and len(text) <= len(str(MAX_ID)):
+        value = int(text)
+        if 1 <= value <= MAX_ID:
+            return value
+    return None
 
 
 def storable_text(value: Any) -> Any:

@@ -21,6 +21,7 @@ from goalpath.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from goalpath.kit.pagination import PageRequest, keyset_page
 from goalpath.models import Program, SchoolDistrict, Student, User, UserProgram
 from goalpath.programs.schemas import Membership, MembershipInput, ProgramInput
+from goalpath.users.service import manageable_account
 
 RESOURCE = "program"
 MEMBERSHIP = "program_membership"
@@ -208,10 +209,10 @@ def get_member(actor: Actor, id_program: int, id_user_program: int) -> Membershi
 
 
 def _target_user(actor: Actor, id_user: int) -> User:
-    """The staff member to add: an account the actor may read (404 otherwise, as for
-    any record outside their scope) and still active."""
+    """The staff member to add: an account the actor may manage (SPEC section 11: 404
+    outside their scope, 403 when it outranks them) and still active."""
     try:
-        user = actor.authz.fetch(User, id_user, "user")
+        user = manageable_account(actor, id_user, "place")
     except NotFound as error:
         raise NotFound(
             "No such user.", errors=[{"field": "id_user", "message": "Not found."}]
@@ -273,6 +274,8 @@ def update_member(
     actor: Actor, id_program: int, id_user_program: int, changes: dict[str, Any]
 ) -> Membership:
     membership = _membership(actor, id_program, id_user_program, "update")
+    if membership.id_user is not None:
+        manageable_account(actor, membership.id_user, "place")
     before = {field: getattr(membership, field) for field in changes}
     for field, value in changes.items():
         setattr(membership, field, value)
@@ -293,6 +296,8 @@ def update_member(
 def delete_member(actor: Actor, id_program: int, id_user_program: int) -> None:
     membership = _membership(actor, id_program, id_user_program, "delete")
     id_user = membership.id_user
+    if id_user is not None:
+        manageable_account(actor, id_user, "place")
     actor.db.delete(membership)
     flush(actor, "The membership changed meanwhile; reload it and try again.")
     actor.audit.record(

@@ -14,7 +14,6 @@ from goalpath.authz.deps import CurrentActor
 from goalpath.kit.pagination import Page, PageRequest, page_request
 from goalpath.kit.problems import problem_responses
 from goalpath.mail.sender import Mailer
-from goalpath.models import User
 from goalpath.users import service
 from goalpath.users.schemas import MAX_ID, UserCreate, UserFilters, UserOut, UserUpdate
 
@@ -140,7 +139,7 @@ def reactivate_user(id_user: UserId, actor: CurrentActor) -> UserOut:
     summary="Clear a lockout after failed sign-ins",
 )
 def unlock(id_user: UserId, actor: CurrentActor) -> Response:
-    target: User = actor.authz.fetch(User, id_user, service.RESOURCE, "update")
+    target = service.manageable_account(actor, id_user, "account.unlocked")
     unlock_account(actor.db, id_user=target.id_user, audit=actor.audit)
     return Response(status_code=204)
 

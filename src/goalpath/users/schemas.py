@@ -30,6 +30,11 @@ class UserCreate(StrictInput):
         description="An initial password that meets the policy; leave it out to email the "
         "person a link to choose their own.",
     )
+    id_school_district_home: RecordId | None = Field(
+        default=None,
+        description="The account's home district; by default the creator's own. Only a "
+        "district the creator administers may be named.",
+    )
 
 
 class UserUpdate(StrictInput):
@@ -56,6 +61,7 @@ class UserOut(Output):
     locked_until: datetime | None
     created_at: datetime | None
     deactivated_at: datetime | None
+    id_school_district_home: int | None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import Integer, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -136,6 +136,7 @@ def create_user(
     name: str,
     password: str | None,
     id_role: int | None,
+    id_school_district_home: int | None = None,
     now: datetime | None = None,
 ) -> User:
     email = normalise_email(email)
@@ -151,7 +152,14 @@ def create_user(
     if password is not None:
         validate_new_password(session, settings, passwords, password, email=email, name=name)
     now = now or utcnow()
-    user = User(email=email, name=name, id_role=id_role, failed_login_attempts=0, created_at=now)
+    user = User(
+        email=email,
+        name=name,
+        id_role=id_role,
+        id_school_district_home=id_school_district_home,
+        failed_login_attempts=0,
+        created_at=now,
+    )
     session.add(user)
     session.flush()
     if password is not None:
@@ -223,12 +231,15 @@ def _require_role(actor: Actor, id_role: int) -> None:
         )
 
 
-def _require_can_manage(actor: Actor, target: User, action: str) -> None:
-    """Changing an account needs every right of its current role, as granting it would:
-    otherwise a lesser administrator could demote, deactivate or re-address (and so take
-    over) an account that outranks them."""
+def manageable_account(actor: Actor, id_user: int, action: str) -> User:
+    """The one "may manage this account" rule (SPEC section 11) for every change to an
+    account: it is in the actor's scope for `user:update` (404 outside it, 403 when only
+    readable), and its role carries no right the actor lacks (else a lesser
+    administrator could demote, lock out, re-address and so take over an account that
+    outranks them). People may manage their own account as far as their role allows."""
+    target = actor.authz.fetch(User, id_user, RESOURCE, "update")
     if target.id_user == actor.id_user or target.id_role is None:
-        return
+        return target
     missing = missing_rights(actor.grants, role_rights(actor.db, target.id_role))
     if missing:
         actor.audit.record_now(
@@ -239,9 +250,30 @@ def _require_can_manage(actor: Actor, target: User, action: str) -> None:
             details={"reason": "outranks", "missing": missing},
         )
         raise Forbidden(
-            "This account's role carries rights you do not hold, so only someone who holds "
-            "them may change it; you lack: " + ", ".join(missing)
+            "This account's role carries rights you do not hold, so only someone who "
+            "holds them may change it."
         )
+    return target
+
+
+def _home_district(actor: Actor, named: int | None) -> int | None:
+    """A new account's home district: the one named, which must be a district the
+    creator may read, or the creator's own."""
+    if named is None:
+        return actor.user.id_school_district_home
+    if not actor.authz.can(
+        "school_district", "read", Bindings(id_school_district=literal(named, Integer))
+    ):
+        raise ValidationFailed(
+            "You can only create accounts in a district you administer.",
+            errors=[
+                {
+                    "field": "id_school_district_home",
+                    "message": "Choose one of your districts.",
+                }
+            ],
+        )
+    return named
 
 
 def _email_taken(actor: Actor, email: str, *, other_than: int) -> bool:
@@ -283,7 +315,12 @@ def create_account(
     body: UserCreate,
 ) -> User:
     """A new account with the given password, or with an emailed set-password link."""
-    actor.authz.require_can(RESOURCE, "create", Bindings(id_user=literal(_NEW_ACCOUNT)))
+    home = _home_district(actor, body.id_school_district_home)
+    actor.authz.require_can(
+        RESOURCE,
+        "create",
+        Bindings(id_user=literal(_NEW_ACCOUNT), id_school_district=literal(home, Integer)),
+    )
     _require_role(actor, body.id_role)
     require_can_grant_role(
         actor.db, actor.grants, actor.audit, id_role=body.id_role, id_target_user=None
@@ -298,6 +335,7 @@ def create_account(
             name=body.name,
             password=body.password,
             id_role=body.id_role,
+            id_school_district_home=home,
             now=now,
         )
     except IntegrityError as error:
@@ -334,8 +372,7 @@ def _send_invitation(actor: Actor, settings: Settings, mailer: Mailer, user: Use
 
 
 def update_account(actor: Actor, id_user: int, changes: dict[str, Any]) -> User:
-    user = actor.authz.fetch(User, id_user, RESOURCE, "update")
-    _require_can_manage(actor, user, "update")
+    user = manageable_account(actor, id_user, "update")
     if "email" in changes:
         changes["email"] = normalise_email(changes["email"])
     if "name" in changes:
@@ -364,10 +401,9 @@ def update_account(actor: Actor, id_user: int, changes: dict[str, Any]) -> User:
 
 
 def deactivate_account(actor: Actor, id_user: int) -> User:
-    user = actor.authz.fetch(User, id_user, RESOURCE, "update")
+    user = manageable_account(actor, id_user, "deactivate")
     if user.id_user == actor.id_user:
         raise Conflict("Nobody can deactivate their own account; ask another administrator.")
-    _require_can_manage(actor, user, "deactivate")
     if user.deactivated_at is not None:
         raise Conflict("This account is already deactivated.")
     now = actor.info.now
@@ -385,8 +421,7 @@ def deactivate_account(actor: Actor, id_user: int) -> User:
 
 
 def reactivate_account(actor: Actor, id_user: int) -> User:
-    user = actor.authz.fetch(User, id_user, RESOURCE, "update")
-    _require_can_manage(actor, user, "reactivate")
+    user = manageable_account(actor, id_user, "reactivate")
     if user.deactivated_at is None:
         raise Conflict("This account is active.")
     user.deactivated_at = None
@@ -406,7 +441,7 @@ def refuse_delete(actor: Actor, id_user: int) -> NoReturn:
 
 
 def end_sessions(actor: Actor, id_user: int) -> int:
-    user = actor.authz.fetch(User, id_user, RESOURCE, "update")
+    user = manageable_account(actor, id_user, "sessions.ended")
     ended = revoke_user_sessions(
         actor.db, user.id_user, now=actor.info.now, reason="ended_by_admin"
     )

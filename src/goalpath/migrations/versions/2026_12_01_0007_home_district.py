@@ -57,7 +57,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The foreign key first: MariaDB keeps an index while a constraint needs it.
+    with op.batch_alter_table("user") as batch:
+        batch.drop_constraint("fk_user_id_school_district_home_school_district", type_="foreignkey")
     with op.batch_alter_table("user") as batch:
         batch.drop_index("ix_user_id_school_district_home")
-        batch.drop_constraint("fk_user_id_school_district_home_school_district", type_="foreignkey")
         batch.drop_column("id_school_district_home")
