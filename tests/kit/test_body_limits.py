@@ -33,6 +33,9 @@ from tests.conftest import Clock, make_settings
 from tests.fixtures.factories import make_user
 from tests.fixtures.live import LiveServer, serve
 
+# Slow-body answers are checked against a time window: run alone (tools/run_tests.py).
+pytestmark = pytest.mark.serial
+
 LIMIT = 1024 * 1024
 LOGIN = "/api/v1/auth/login"
 EMAIL = "casey.morgan@lakeside.example"

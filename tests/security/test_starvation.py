@@ -118,6 +118,7 @@ def test_every_refusal_is_answered_and_audited_on_one_connection(
     assert audit_rows(database) >= before + 6
 
 
+@pytest.mark.serial
 def test_a_burst_of_failing_requests_starves_no_one(
     app: FastAPI, database: Database, settings: Settings, staff: demo.DemoStaff
 ) -> None:
