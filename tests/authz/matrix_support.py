@@ -128,14 +128,10 @@ WRITABLE_LINK = " AND (a.access_level IS NULL OR a.access_level <> 'read')"
 DISTRICT_STAFF = (
     f"SELECT du.id_user FROM user_program du WHERE du.id_program IN ({DISTRICT_PROGRAMS})"
 )
-# `{user}` is the quoted user table and `{text}` the dialect's text type, filled in by
-# readable_ids.
+# `{user}` is the quoted user table and `{int}` the dialect's integer cast type, filled
+# in by readable_ids.
 HOME_STAFF = (
     f"SELECT hs.id_user FROM {{user}} hs WHERE hs.id_school_district_home IN ({MY_DISTRICTS})"
-)
-HOME_STAFF_KEYS = (
-    "SELECT CAST(hk.id_user AS {text}) FROM {user} hk "
-    f"WHERE hk.id_school_district_home IN ({MY_DISTRICTS})"
 )
 PROGRAM_STAFF = (
     "SELECT au.id_user FROM user_program au "
@@ -159,8 +155,8 @@ TABLES = {
 }
 
 
-def _text_type(database: Database) -> str:
-    return {"mysql": "CHAR", "postgresql": "VARCHAR"}.get(database.backend, "TEXT")
+def _integer_type(database: Database) -> str:
+    return "SIGNED" if database.backend == "mysql" else "INTEGER"
 
 
 def _quoted_user(database: Database) -> str:
@@ -241,10 +237,16 @@ def scope_condition(resource: str, scope: str, rights: Rights, action: str = "re
         # accounts, else the acting one"
         return (
             f"(r.id_student IN ({DISTRICT_STUDENTS}) OR (r.id_student IS NULL AND ("
-            f"(r.resource = 'user' AND r.record_id IN ({HOME_STAFF_KEYS})) OR "
+            "(r.resource = 'user' AND r.record_id IS NOT NULL AND "
+            f"{record_key('user')} IN ({HOME_STAFF})) OR "
             f"((r.resource <> 'user' OR r.record_id IS NULL) AND r.id_user IN ({HOME_STAFF})))))"
         )
     return "1 = 0"
+
+
+def record_key(resource: str) -> str:
+    """ "record_id, as the number it is, on rows about the resource"."""
+    return f"(CASE WHEN r.resource = '{resource}' THEN CAST(r.record_id AS {{int}}) END)"
 
 
 def audit_visibility(rights: Rights) -> str:
@@ -260,14 +262,14 @@ def audit_visibility(rights: Rights) -> str:
             ]
         )
 
-    sensitive_keys = (
-        "SELECT CAST(se.id_progress_event AS {text}) FROM progress_event se "
-        "WHERE se.is_sensitive = TRUE"
+    sensitive_events = (
+        "SELECT se.id_progress_event FROM progress_event se WHERE se.is_sensitive = TRUE"
     )
     return (
         f"(r.resource <> 'health_note' OR {on_student('health_note', 'read')}) AND "
         f"(NOT (r.resource = 'progress_event' AND r.record_id IS NOT NULL AND "
-        f"r.record_id IN ({sensitive_keys})) OR {on_student('progress_event', 'read_sensitive')})"
+        f"{record_key('progress_event')} IN ({sensitive_events})) "
+        f"OR {on_student('progress_event', 'read_sensitive')})"
     )
 
 
@@ -303,7 +305,7 @@ def readable_ids(
     if resource == "audit_event":
         condition = f"({condition}) AND {audit_visibility(rights)}"
     condition = condition.replace("{user}", _quoted_user(database)).replace(
-        "{text}", _text_type(database)
+        "{int}", _integer_type(database)
     )
     statement = f"SELECT r.{key} FROM {table} r WHERE {condition}"
     if where:

@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
-    String,
     and_,
+    case,
     cast,
     exists,
     false,
@@ -114,6 +115,14 @@ def columns_of(resource: str) -> Bindings:
     raise KeyError(resource)
 
 
+def _record_key(resource: str) -> ColumnElement[int | None]:
+    """An audit row's `record_id` as the id it is, for rows about `resource` (whose ids
+    are whole numbers). Compared as numbers, not as text: MariaDB would compare the
+    column with a cast in two different collations, and a CASE keeps PostgreSQL from
+    casting another resource's record_id."""
+    return case((AuditEvent.resource == resource, cast(AuditEvent.record_id, Integer)), else_=None)
+
+
 class Authorizer:
     def __init__(self, session: Session, grants: Grants, audit: AuditTrail) -> None:
         self.session = session
@@ -200,13 +209,10 @@ class Authorizer:
         home_accounts = select(User.id_user).where(
             User.id_school_district_home.in_(my_district_ids(me))
         )
-        home_account_keys = select(cast(User.id_user, String(20))).where(
-            User.id_school_district_home.in_(my_district_ids(me))
-        )
         about_account = and_(
             AuditEvent.resource == "user",
             AuditEvent.record_id.is_not(None),
-            AuditEvent.record_id.in_(home_account_keys),
+            _record_key("user").in_(home_accounts),
         )
         by_account = and_(
             or_(AuditEvent.resource != "user", AuditEvent.record_id.is_(None)),
@@ -224,13 +230,13 @@ class Authorizer:
         on_student = Bindings(id_student=AuditEvent.id_student, created_by=literal(self.id_user))
         health_notes = self.condition("health_note", "read", on_student)
         sensitive = self.condition("progress_event", "read_sensitive", on_student)
-        sensitive_event_keys = select(cast(ProgressEvent.id_progress_event, String(20))).where(
+        sensitive_events = select(ProgressEvent.id_progress_event).where(
             ProgressEvent.is_sensitive.is_(True)
         )
         about_sensitive_event = and_(
             AuditEvent.resource == "progress_event",
             AuditEvent.record_id.is_not(None),
-            AuditEvent.record_id.in_(sensitive_event_keys),
+            _record_key("progress_event").in_(sensitive_events),
         )
         return and_(
             or_(AuditEvent.resource != "health_note", health_notes),
