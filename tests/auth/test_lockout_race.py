@@ -15,33 +15,14 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from goalpath.auth.passwords import Passwords
 from goalpath.config import Settings
 from goalpath.db import Database
 from goalpath.models import AuditEvent
 from tests.fixtures.factories import DEFAULT_PASSWORD, fetch_user, make_user
 from tests.fixtures.live import LiveServer, serve
+from tests.fixtures.passwords import CountingPasswords
 
 EMAIL = "casey.morgan@lakeside.example"
-
-
-class CountingPasswords(Passwords):
-    """The app's hasher, counting the checks made against a real stored hash."""
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(
-            time_cost=settings.argon2_time_cost,
-            memory_kib=settings.argon2_memory_kib,
-            parallelism=settings.argon2_parallelism,
-        )
-        self.real_checks = 0
-        self._count_lock = threading.Lock()
-
-    def verify(self, password_hash: str | None, password: str) -> bool:
-        if password_hash and password_hash != self.dummy_hash:
-            with self._count_lock:
-                self.real_checks += 1
-        return super().verify(password_hash, password)
 
 
 @pytest.fixture

@@ -8,27 +8,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from goalpath.auth.passwords import Passwords
 from goalpath.config import Settings
 from goalpath.db import Database
 from goalpath.models import UserStudent
 from tests.fixtures import demo
 from tests.fixtures.factories import make_user
+from tests.fixtures.passwords import CountingPasswords
 from tests.students.support import caseload, sign_in
-
-
-class CountingPasswords(Passwords):
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(
-            time_cost=settings.argon2_time_cost,
-            memory_kib=settings.argon2_memory_kib,
-            parallelism=settings.argon2_parallelism,
-        )
-        self.checks = 0
-
-    def verify(self, password_hash: str | None, password: str) -> bool:
-        self.checks += 1
-        return super().verify(password_hash, password)
 
 
 @pytest.fixture
