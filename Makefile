@@ -18,7 +18,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/goalpath db upgrade
 	$(BIN)/goalpath demo --if-empty
-	@$(BIN)/goalpath sign-in-help
+	@$(BIN)/goalpath sign-in-help --host $(HOST) --port $(PORT)
 	$(BIN)/goalpath serve --host $(HOST) --port $(PORT)
 
 test: install

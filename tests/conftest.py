@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, text, update
 
 from goalpath import migrations
 from goalpath.app import create_app
 from goalpath.config import Settings
 from goalpath.db import Database, backend_name
 from goalpath.health_notes.crypto import new_key
-from goalpath.models import Base
+from goalpath.models import Base, Role
 from tests.fixtures.backends import BACKENDS, throwaway_database
 
 pytest_plugins = ["tests.fixtures.smtp"]
@@ -87,6 +87,10 @@ def settings(database_url: str, workdir: Path) -> Settings:
 def database(settings: Settings) -> Iterator[Database]:
     db = Database(settings)
     migrations.upgrade(db.engine)
+    # The suite runs as the demo does, with no role requiring a second factor (roles
+    # outlive each test's wipe); tests of the requirement turn it on for a role.
+    with db.engine.begin() as connection:
+        connection.execute(update(Role).values(requires_second_factor=False))
     yield db
     db.dispose()
 

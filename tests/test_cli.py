@@ -203,3 +203,27 @@ def test_rotate_health_note_key_command(cli_env: None, database: Database) -> No
     result = runner.invoke(cli.app, ["rotate-health-note-key"])
     assert result.exit_code == 0, result.output
     assert "re-encrypted 19 health notes" in result.output
+
+
+def test_links_follow_the_port_unless_the_public_address_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SPEC section 16: `make run PORT=8101` prints and mails links on 8101."""
+    # Set first, so that the variable the command sets is removed again afterwards.
+    monkeypatch.setenv("GOALPATH_PUBLIC_BASE_URL", "https://unused.example")
+    monkeypatch.delenv("GOALPATH_PUBLIC_BASE_URL")
+    get_settings.cache_clear()
+    try:
+        printed = runner.invoke(cli.app, ["sign-in-help", "--port", "8101"])
+        assert printed.exit_code == 0, printed.output
+        assert "http://127.0.0.1:8101/sign-in" in printed.output
+        assert ":8000" not in printed.output
+        # The server process then builds mail links from the same address.
+        assert get_settings().public_base_url == "http://127.0.0.1:8101"
+        monkeypatch.setenv("GOALPATH_PUBLIC_BASE_URL", "https://goals.riverbend.example")
+        get_settings.cache_clear()
+        configured = runner.invoke(cli.app, ["sign-in-help", "--port", "8101"])
+        assert "https://goals.riverbend.example/sign-in" in configured.output
+        assert "8101" not in configured.output
+    finally:
+        get_settings.cache_clear()

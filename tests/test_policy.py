@@ -46,3 +46,45 @@ def test_context_words_are_refused() -> None:
 
 def test_a_huge_password_is_refused_before_any_work() -> None:
     assert rules("x" * 1_000_000) == {"max_length"}
+
+
+STRENGTH = {**RULES, "min_guesses": 1e10}
+WEAK = {
+    "aaaaaaaaaaaaaaa": "repeats",
+    "passwordpassword": "repeats",
+    "123456789012345": "sequence",
+    "qwertyuiopasdfghjkl": "keyboard",
+    "Password1234567": "commonly used",
+}
+
+
+def test_guessable_passwords_are_refused_with_the_reason_in_words() -> None:
+    for password, reason in WEAK.items():
+        failures = check_password(password, **STRENGTH)  # type: ignore[arg-type]
+        assert [failure.rule for failure in failures] == ["weak"], password
+        assert reason in failures[0].message, (password, failures[0].message)
+        assert "too easy to guess" in failures[0].message
+
+
+def test_passphrases_and_the_suites_passwords_pass_the_estimator() -> None:
+    for password in (
+        "correct horse battery staple",
+        "lantern-harbor-quietly-2931",
+        "copper-meadow-violin-5520",
+        "maple-lantern-orchard-42",
+        "velvet-harbor-" * 9 + "ab",
+    ):
+        assert check_password(password, **STRENGTH) == [], password  # type: ignore[arg-type]
+
+
+def test_threshold_is_the_setting() -> None:
+    # Under 10**10 guesses but over 10**4: the line is the configured one.
+    assert check_password("palmtree-drift-1", **{**STRENGTH, "min_guesses": 1e12})  # type: ignore[arg-type]
+    assert not check_password("palmtree-drift-1", **STRENGTH)  # type: ignore[arg-type]
+
+
+def test_dates_are_named() -> None:
+    for password in ("1987-06-14-2003", "1987061419880715"):
+        failures = check_password(password, **STRENGTH)  # type: ignore[arg-type]
+        assert [failure.rule for failure in failures] == ["weak"], password
+        assert "a date or a year" in failures[0].message

@@ -15,6 +15,8 @@ SEED = parse_seed()
 # Extension columns on seed tables, each named in docs/schema.md with its requirement.
 EXTENSION_COLUMNS: dict[str, set[str]] = {
     "user": {"deactivated_at", "id_school_district_home"},
+    "student": {"withdrawn_on"},
+    "role": {"requires_second_factor"},
     "progress_report": {
         "finalized_at",
         "id_user_finalized",
@@ -127,3 +129,22 @@ def _check_column(  # type: ignore[no-untyped-def]
         ), f"{where}: foreign key to {target_table}.{target_column} missing"
     if "IDX" in column.keys or "UQ" in column.keys:
         assert column.name in leading_columns, f"{where}: no index leads with this column"
+
+
+# Extension tables outside the seed, each named in docs/schema.md.
+EXTENSION_TABLES: dict[str, set[str]] = {
+    "report_period": {
+        "id_report_period",
+        "id_school_district",
+        "year",
+        "name",
+        "starts_on",
+        "ends_on",
+    },
+}
+
+
+@pytest.mark.parametrize("table_name", sorted(EXTENSION_TABLES))
+def test_extension_table_has_its_columns(table_name: str, inspector) -> None:  # type: ignore[no-untyped-def]
+    reflected = {column["name"] for column in inspector.get_columns(table_name)}
+    assert reflected == EXTENSION_TABLES[table_name]

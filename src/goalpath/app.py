@@ -12,10 +12,12 @@ from fastapi import FastAPI
 from goalpath import __version__
 from goalpath.audit.api import router as audit_router
 from goalpath.auth.api import router as auth_router
+from goalpath.auth.oidc_pages import router as oidc_pages_router
 from goalpath.auth.pages import router as auth_pages_router
 from goalpath.config import Settings, get_settings
 from goalpath.db import Database
 from goalpath.districts.api import router as districts_router
+from goalpath.districts.identity_providers import router as identity_providers_router
 from goalpath.goals.api import router as goals_router
 from goalpath.health_notes.api import router as health_notes_router
 from goalpath.kit.bodylimit import BodyLimitMiddleware
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(ops_router)
     app.include_router(docs_router)
     app.include_router(auth_pages_router)
+    app.include_router(oidc_pages_router)
     app.include_router(admin_pages_router)
     app.include_router(family_report_router)
     app.include_router(staff_pages_router)
@@ -106,6 +109,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     for router in (
         users_router,
         districts_router,
+        identity_providers_router,
         programs_router,
         roles_router,
         student_access_router,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -21,6 +22,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Create or migrate the database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+roster_app = typer.Typer(help="Import OneRoster CSV sets (docs/rosters.md).", no_args_is_help=True)
+app.add_typer(roster_app, name="roster")
 
 ADMIN_PASSWORD_VARIABLE = "GOALPATH_ADMIN_PASSWORD"
 # A request whose line and headers are still incomplete past this many bytes is refused
@@ -64,6 +67,68 @@ def db_current() -> None:
     database = _database()
     typer.echo(migrations.current_revision(database.engine) or "empty")
     database.dispose()
+
+
+@roster_app.command("import")
+def roster_import(
+    path: Path = typer.Argument(..., help="A zip or a folder holding manifest.csv"),
+    district: int = typer.Option(..., help="The district the roster belongs to"),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Report what would change, change nothing"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),
+    program: int | None = typer.Option(None, help="Put every student into this one program"),
+    staff_role: str | None = typer.Option(None, help="Role given to new staff accounts"),
+    caseloads_from_classes: bool = typer.Option(
+        False,
+        "--caseloads-from-classes",
+        help="Give teachers read access to their classes' students",
+    ),
+) -> None:
+    """Import a OneRoster 1.1 or 1.2 CSV set: schools, staff and students."""
+    import json
+
+    from goalpath.models.base import utcnow
+    from goalpath.rosters.reader import RosterRefused
+    from goalpath.rosters.service import ImportOptions, import_roster_in
+
+    def progress(name: str, rows: int) -> None:
+        typer.echo(f"\r{name}: {rows} rows", err=True, nl=False)
+
+    options = ImportOptions(
+        id_school_district=district,
+        id_program=program,
+        staff_role=staff_role,
+        caseloads_from_classes=caseloads_from_classes,
+    )
+    database = _database()
+    try:
+        summary = import_roster_in(
+            database, path, options, now=utcnow(), dry_run=dry_run, progress=progress
+        )
+    except RosterRefused as refusal:
+        typer.echo("", err=True)
+        typer.echo(f"refused, nothing imported: {refusal}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        database.dispose()
+    typer.echo("", err=True)
+    for note in summary.notes:
+        typer.echo(note, err=True)
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), indent=2))
+        return
+    outcome = summary.as_dict()
+    prefix = "would change (dry run)" if dry_run else "imported"
+    for heading in ("created", "updated", "deactivated"):
+        counts = outcome[heading]
+        assert isinstance(counts, dict)
+        typer.echo(f"{prefix}: {heading} " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+    typer.echo(f"unchanged: {summary.unchanged}")
+    if summary.errors:
+        typer.echo(f"{len(summary.errors)} rows skipped (file, line, sourcedId, problem):")
+        for error in summary.errors:
+            typer.echo(f"  {error.file}, {error.line}, {error.sourced_id}, {error.problem}")
 
 
 def _read_admin_password() -> str:
@@ -124,6 +189,11 @@ def demo(
         "small", help="small: the Riverbend demo district; large: the benchmark district"
     ),
     scale: float = typer.Option(1.0, min=0.0001, max=1.0, help="Shrink the large district"),
+    require_second_factor: bool = typer.Option(
+        False,
+        "--require-second-factor",
+        help="Keep the second-factor requirement of the roles that read health notes",
+    ),
 ) -> None:
     """Load the deterministic demo district (refused if the database holds other data)."""
     from goalpath.demo.loader import DemoRefused, load_demo
@@ -139,7 +209,12 @@ def demo(
                 f"{n} {what}" for what, n in counts.items()
             )
         elif size == "small":
-            outcome = load_demo(database, settings, only_if_empty=if_empty)
+            outcome = load_demo(
+                database,
+                settings,
+                only_if_empty=if_empty,
+                require_second_factor=require_second_factor,
+            )
         else:
             raise typer.BadParameter("size must be small or large")
     except DemoRefused as refusal:
@@ -218,11 +293,31 @@ def generate_reports_command(
         database.dispose()
 
 
+PUBLIC_BASE_URL_VARIABLE = "GOALPATH_PUBLIC_BASE_URL"
+
+
+def _follow_the_listener(host: str, port: int) -> None:
+    """Unless the operator configured the public address, it is where this server
+    listens (SPEC section 16: `make run PORT=8101` prints and mails links on 8101)."""
+    if "public_base_url" in get_settings().model_fields_set:
+        return
+    # A wildcard address is not one a browser can open; this machine's loopback is.
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+    if ":" in shown:
+        shown = f"[{shown}]"
+    os.environ[PUBLIC_BASE_URL_VARIABLE] = f"http://{shown}:{port}"
+    get_settings.cache_clear()
+
+
 @app.command("sign-in-help")
-def sign_in_help() -> None:
+def sign_in_help(
+    host: str = typer.Option("127.0.0.1", help="Address the server listens on"),
+    port: int = typer.Option(8000, help="Port the server listens on"),
+) -> None:
     """Print how to sign in to the demo district."""
     from goalpath.demo.loader import STAFF, demo_email
 
+    _follow_the_listener(host, port)
     settings = get_settings()
     typer.echo(f"\nGoalpath is starting on {settings.public_base_url}")
     typer.echo(f"Demo district accounts (password: {settings.demo_password}):")
@@ -259,6 +354,8 @@ def serve(
 ) -> None:
     """Serve the web application and the API."""
     import uvicorn
+
+    _follow_the_listener(host, port)
 
     uvicorn.run(
         "goalpath.app:create_app",

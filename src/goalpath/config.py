@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     password_min_length: int = Field(default=15, ge=8)
     password_max_length: int = Field(default=128, ge=64)
     password_history_count: int = Field(default=5, ge=0)
+    # zxcvbn's estimate below which a password is refused as too easy to guess (SPEC 12).
+    password_min_guesses: float = Field(default=1e10, ge=1)
     # argon2id cost: OWASP's minimum is m=19 MiB, t=2, p=1.
     argon2_time_cost: int = Field(default=2, ge=2)
     argon2_memory_kib: int = Field(default=19456, ge=19456)
@@ -116,6 +118,14 @@ class Settings(BaseSettings):
     # the school year that starts in a report's `year` (a range may run into the next
     # calendar year). Unset: Q1-Q4, S1-S2, T1-T3 of a school year from 1 August.
     report_periods: str | None = None
+
+    # District sign-in with OpenID Connect (SPEC section 12). An issuer must be https;
+    # this lets a loopback http issuer through, for a provider run by the tests.
+    oidc_allow_insecure_loopback: bool = False
+    # How long a call to a provider (discovery, keys, token) may take.
+    oidc_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Between leaving for the provider and coming back, at most this long.
+    oidc_flow_minutes: int = Field(default=10, ge=1)
 
     # Demo district: the shared sign-in password printed by `make run`.
     demo_password: str = "maple-lantern-orchard-42"

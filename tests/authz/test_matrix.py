@@ -271,6 +271,12 @@ def test_role_matrix(role: str, client: TestClient, database: Database, settings
     for resource, path, body, target in items:
         matrix.item(resource, "read", path, target)
         matrix.item(resource, "update", path, target, body)
+    for id_user, in_scope in ((a.id_colleague, True), (b.id_staff, False)):
+        # Resetting a second factor is a change to the account (SPEC section 11).
+        expected = expected_status(rights, "user", "update", account(id_user, in_scope=in_scope))
+        matrix.send(
+            "DELETE", f"/users/{id_user}/second-factor", 204 if expected == 200 else expected
+        )
     for id_student, target in ((a.id_student, inside), (b.id_student, outside)):
         # The explanation is a view of the student: readable student, 200; else 404.
         matrix.item("student", "read", f"/students/{id_student}/access-explanation", target)

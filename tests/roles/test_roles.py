@@ -67,7 +67,13 @@ def test_roles_are_read_by_the_roles_that_hold_role_read(
     headers = sign_in_demo(client, settings, name)
     listed = client.get("/api/v1/roles", headers=headers).json()
     assert {role["name"] for role in listed["items"]} == DEFAULT_ROLES
-    assert set(listed["items"][0]) == {"id_role", "name", "description", "created_at"}
+    assert set(listed["items"][0]) == {
+        "id_role",
+        "name",
+        "description",
+        "requires_second_factor",
+        "created_at",
+    }
 
 
 def test_roles_are_hidden_from_roles_without_role_read(

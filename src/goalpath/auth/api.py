@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from goalpath.auth import service
+from goalpath.auth import second_factor, service
 from goalpath.auth.deps import CurrentPrincipal, app_settings, audited_request_info, request_info
 from goalpath.auth.events import security_event
 from goalpath.auth.passwords import Passwords
@@ -13,10 +13,16 @@ from goalpath.auth.schemas import (
     Me,
     Message,
     PasswordChangeInput,
+    RecoveryCodes,
     ResetConfirmInput,
     ResetRequestInput,
+    SecondFactorDisableInput,
+    SecondFactorLoginInput,
+    SecondFactorRequired,
     SessionInfo,
     SessionToken,
+    TotpConfirmInput,
+    TotpEnrolment,
 )
 from goalpath.auth.sessions import IssuedSession, live_sessions, revoke_session
 from goalpath.config import Settings
@@ -59,10 +65,13 @@ def _answer_with_session(
 
 @router.post(
     "/login",
-    response_model=SessionToken,
+    response_model=SessionToken | SecondFactorRequired,
     responses=problem_responses(401, 422, 429, s401="Sign-in failed"),
+    summary="Sign in; an account with a second factor gets a challenge, not a session",
 )
-def login(body: LoginInput, request: Request, response: Response, db: DbSession) -> SessionToken:
+def login(
+    body: LoginInput, request: Request, response: Response, db: DbSession
+) -> SessionToken | SecondFactorRequired:
     settings = app_settings(request)
     info = audited_request_info(request, db)
     limiter = _limiter(request)
@@ -72,7 +81,90 @@ def login(body: LoginInput, request: Request, response: Response, db: DbSession)
         db, settings, _passwords(request), email=body.email, password=body.password, request=info
     )
     response.headers["Cache-Control"] = "no-store"
+    if isinstance(issued, second_factor.IssuedChallenge):
+        return SecondFactorRequired(challenge=issued.challenge, expires_at=issued.expires_at)
     return _answer_with_session(response, settings, issued, cookie=body.session == "cookie")
+
+
+@router.post(
+    "/login/second-factor",
+    response_model=SessionToken,
+    responses=problem_responses(401, 422, 429, s401="Wrong, used or expired code or challenge"),
+    summary="Finish signing in with a TOTP code or a recovery code",
+)
+def login_second_factor(
+    body: SecondFactorLoginInput, request: Request, response: Response, db: DbSession
+) -> SessionToken:
+    settings = app_settings(request)
+    info = audited_request_info(request, db)
+    _limiter(request).hit(settings.rate_limit_login_ip, "login-ip", info.ip or "unknown")
+    _user, issued = service.complete_second_factor(
+        db, settings, challenge=body.challenge, code=body.code, request=info
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return _answer_with_session(response, settings, issued, cookie=body.session == "cookie")
+
+
+@router.post(
+    "/second-factor/totp",
+    response_model=TotpEnrolment,
+    responses=problem_responses(401, 403, 409),
+    summary="Start setting up an authenticator app (not in force until confirmed)",
+)
+def begin_totp(
+    principal: CurrentPrincipal, request: Request, response: Response, db: DbSession
+) -> TotpEnrolment:
+    enrolment = service.begin_second_factor(
+        db,
+        app_settings(request),
+        user=principal.user,
+        request=audited_request_info(request, db, principal.user.id_user),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return TotpEnrolment(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
+
+
+@router.post(
+    "/second-factor/totp/confirm",
+    response_model=RecoveryCodes,
+    responses=problem_responses(401, 403, 409, 422),
+    summary="Turn the authenticator app on with a first code; answers recovery codes once",
+)
+def confirm_totp(
+    body: TotpConfirmInput,
+    principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
+    db: DbSession,
+) -> RecoveryCodes:
+    codes = service.confirm_second_factor(
+        db,
+        app_settings(request),
+        user=principal.user,
+        code=body.code,
+        request=audited_request_info(request, db, principal.user.id_user),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return RecoveryCodes(recovery_codes=codes)
+
+
+@router.delete(
+    "/second-factor",
+    status_code=204,
+    responses=problem_responses(401, 403, 409, 422, s403="The role requires a second factor"),
+    summary="Turn my second factor off (needs the password)",
+)
+def disable_second_factor(
+    body: SecondFactorDisableInput, principal: CurrentPrincipal, request: Request, db: DbSession
+) -> Response:
+    service.disable_second_factor(
+        db,
+        _passwords(request),
+        user=principal.user,
+        password=body.password,
+        request=audited_request_info(request, db, principal.user.id_user),
+    )
+    return Response(status_code=204)
 
 
 @router.post("/logout", status_code=204, responses=problem_responses(401, 403))
@@ -99,6 +191,8 @@ def me(principal: CurrentPrincipal, request: Request, db: DbSession) -> Me:
         password_expired=service.password_expired(
             user, app_settings(request), request_info(request).now
         ),
+        second_factor_enabled=second_factor.enrolled(db, user.id_user),
+        second_factor_enrolment_required=principal.second_factor_enrolment_required,
     )
 
 

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from goalpath.audit.service import AuditTrail
+from goalpath.auth.second_factor import enrolment_required
 from goalpath.auth.service import Request as RequestInfo
 from goalpath.auth.service import password_expired
 from goalpath.auth.sessions import resolve_session
@@ -22,6 +23,20 @@ from goalpath.models import User, UserSession
 
 # With an expired password (when expiry is on) a user may only change it.
 _ALLOWED_WHEN_EXPIRED = ("/api/v1/auth/password", "/api/v1/auth/logout", "/api/v1/auth/me")
+# A role that requires a second factor lets a user who has none only set one up
+# (SPEC section 12), besides what an expired password allows.
+_ALLOWED_WHILE_ENROLLING = (
+    *_ALLOWED_WHEN_EXPIRED,
+    "/api/v1/auth/second-factor/totp",
+    "/api/v1/auth/second-factor/totp/confirm",
+)
+
+
+class SecondFactorEnrolmentRequired(Forbidden):
+    def __init__(self) -> None:
+        super().__init__(
+            "Your role requires a second factor: set one up (an authenticator app) to continue."
+        )
 
 
 @dataclass(frozen=True)
@@ -29,6 +44,7 @@ class Principal:
     user: User
     session: UserSession
     via_cookie: bool
+    second_factor_enrolment_required: bool = False
 
 
 def app_settings(request: Request) -> Settings:
@@ -79,8 +95,16 @@ def current_principal(request: Request, db: DbSession) -> Principal:
     record, user = resolved
     if password_expired(user, settings, moment) and request.url.path not in _ALLOWED_WHEN_EXPIRED:
         raise Forbidden("The password has expired; change it to continue.")
+    must_enrol = enrolment_required(db, user)
+    if must_enrol and request.url.path not in _ALLOWED_WHILE_ENROLLING:
+        raise SecondFactorEnrolmentRequired
     request.state.id_user = user.id_user
-    return Principal(user=user, session=record, via_cookie=via_cookie)
+    return Principal(
+        user=user,
+        session=record,
+        via_cookie=via_cookie,
+        second_factor_enrolment_required=must_enrol,
+    )
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

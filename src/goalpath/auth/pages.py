@@ -9,13 +9,16 @@ back itself where the API would have raised.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
+import segno
 from fastapi import APIRouter, Form, Query, Request
+from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from goalpath.auth import service
+from goalpath.auth import second_factor, service
 from goalpath.auth.api import _answer_with_session, _limiter, _passwords
 from goalpath.auth.deps import (
     Principal,
@@ -30,17 +33,30 @@ from goalpath.auth.schemas import (
     PasswordChangeInput,
     ResetConfirmInput,
     ResetRequestInput,
+    SecondFactorDisableInput,
+    SecondFactorLoginInput,
+    TotpConfirmInput,
 )
+from goalpath.auth.second_factor import IssuedChallenge
 from goalpath.auth.sessions import live_sessions, revoke_session
 from goalpath.config import Settings
 from goalpath.db import DbSession
-from goalpath.errors import Forbidden, TooManyRequests, Unauthorized, ValidationFailed
+from goalpath.errors import (
+    Conflict,
+    Forbidden,
+    GoalpathError,
+    TooManyRequests,
+    Unauthorized,
+    ValidationFailed,
+)
 from goalpath.kit.schemas import parse_id
 from goalpath.models import UserSession
 from goalpath.web.pages import (
     CHANGE_PASSWORD_PATH,
     HOME_PATH,
+    SECOND_FACTOR_PATH,
     SIGN_IN_PATH,
+    EnrollingPagePrincipal,
     ExpiredPagePrincipal,
     PagePrincipal,
     local_path,
@@ -57,6 +73,12 @@ SESSIONS_PATH = "/account/sessions"
 # address bar, the history or a Referer header.
 RESET_COOKIE = "goalpath_reset"
 NO_REFERRER = {"Referrer-Policy": "no-referrer"}
+SIGN_IN_CODE_PATH = "/sign-in/code"
+# The second step's challenge rides in this cookie, never in a URL or the page: it is
+# as good as the password for the next five minutes.
+CHALLENGE_COOKIE = "goalpath_sign_in_challenge"
+# Secrets, QR codes and recovery codes must not stay in a browser's or proxy's cache.
+NO_STORE = {"Cache-Control": "no-store"}
 
 FormText = Annotated[str, Form()]
 
@@ -160,6 +182,8 @@ def sign_in(
     except service.SignInFailed as failure:
         db.rollback()
         return render(request, "auth/sign_in.html", {**context, "form_error": failure.detail}, 401)
+    if isinstance(issued, IssuedChallenge):
+        return ask_for_second_factor(request, issued, next_path)
     response = RedirectResponse(local_path(next_path), status_code=303)
     _answer_with_session(response, settings, issued, cookie=True)
     return response
@@ -424,3 +448,279 @@ def end_session(
         response.delete_cookie(app_settings(request).session_cookie_name, path="/")
         return response
     return redirect_with_flash(request, SESSIONS_PATH, "The session has ended.")
+
+
+# -- second factor: the sign-in's second step ----------------------------------------
+
+
+def ask_for_second_factor(request: Request, issued: IssuedChallenge, next_path: str) -> Response:
+    """Send a browser whose password was right on to the code page, holding the
+    challenge in a cookie that only that page receives."""
+    target = local_path(next_path)
+    location = SIGN_IN_CODE_PATH
+    if target != HOME_PATH:
+        location += f"?next={quote(target, safe='/')}"
+    response = RedirectResponse(location, status_code=303, headers=NO_STORE)
+    settings = app_settings(request)
+    # Strict: another site's form cannot post it; it dies with the challenge.
+    response.set_cookie(
+        CHALLENGE_COOKIE,
+        issued.challenge,
+        max_age=int(second_factor.CHALLENGE_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+        path=SIGN_IN_CODE_PATH,
+    )
+    return response
+
+
+def _forget_challenge(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        CHALLENGE_COOKIE,
+        path=SIGN_IN_CODE_PATH,
+        secure=app_settings(request).secure_cookies,
+        httponly=True,
+        samesite="strict",
+    )
+
+
+def _start_again(request: Request, next_path: str, detail: str, status_code: int) -> Response:
+    response = render(
+        request,
+        "auth/sign_in.html",
+        {"next": local_path(next_path), "email": "", "form_error": detail},
+        status_code,
+        NO_STORE,
+    )
+    _forget_challenge(request, response)
+    return response
+
+
+def _start_again_detail(settings: Settings) -> str:
+    return (
+        "This sign-in has expired, had too many wrong codes, or the account is locked. "
+        "Sign in again with your password; after five wrong codes in a row, wait "
+        f"{settings.lockout_minutes} minutes first."
+    )
+
+
+@router.get(SIGN_IN_CODE_PATH)
+def sign_in_code_page(
+    request: Request, next_path: Annotated[str, Query(alias="next")] = HOME_PATH
+) -> Response:
+    if not request.cookies.get(CHALLENGE_COOKIE):
+        return _start_again(request, next_path, _start_again_detail(app_settings(request)), 200)
+    return render(request, "auth/sign_in_code.html", {"next": local_path(next_path)}, 200, NO_STORE)
+
+
+@router.post(SIGN_IN_CODE_PATH)
+def sign_in_code(
+    request: Request,
+    db: DbSession,
+    code: FormText = "",
+    next_path: Annotated[str, Form(alias="next")] = HOME_PATH,
+) -> Response:
+    settings = app_settings(request)
+    challenge = request.cookies.get(CHALLENGE_COOKIE, "")
+    code = code.strip()
+    context: dict[str, Any] = {"next": local_path(next_path)}
+    if not challenge:
+        return _start_again(request, next_path, _start_again_detail(settings), 401)
+    try:
+        SecondFactorLoginInput(challenge=challenge, code=code)
+    except ValidationError as error:
+        if any(problem["loc"] and problem["loc"][0] == "challenge" for problem in error.errors()):
+            return _start_again(request, next_path, _start_again_detail(settings), 401)
+        errors = _field_errors(
+            error,
+            {"code": code},
+            {
+                "code": (
+                    "Enter the code from your authenticator app, or a recovery code.",
+                    "That is longer than any code; enter the 6-digit code or a recovery code.",
+                )
+            },
+        )
+        return render(
+            request, "auth/sign_in_code.html", {**context, "errors": errors}, 422, NO_STORE
+        )
+    info = audited_request_info(request, db)
+    try:
+        _limiter(request).hit(settings.rate_limit_login_ip, "login-ip", info.ip or "unknown")
+    except TooManyRequests as limited:
+        return _rate_limited(request, "auth/sign_in_code.html", context, limited)
+    try:
+        _user, issued = service.complete_second_factor(
+            db, settings, challenge=challenge, code=code, request=info
+        )
+    except service.SecondFactorFailed as failure:
+        db.rollback()
+        if failure.start_again:
+            return _start_again(request, next_path, _start_again_detail(settings), 401)
+        errors = {"code": [failure.detail]}
+        return render(
+            request, "auth/sign_in_code.html", {**context, "errors": errors}, 401, NO_STORE
+        )
+    response = RedirectResponse(local_path(next_path), status_code=303)
+    _answer_with_session(response, settings, issued, cookie=True)
+    _forget_challenge(request, response)
+    return response
+
+
+# -- second factor: set up, recovery codes, turn off --------------------------------
+
+
+def _qr_code(uri: str) -> Markup:
+    """The otpauth URI as an inline SVG QR code: drawn here, so the secret never goes to
+    an image service and the CSP needs no exception. Its title is its text alternative;
+    the page shows the secret as text beside it for those who cannot scan."""
+    svg = segno.make(uri, error="m").svg_inline(
+        scale=5,
+        dark="#000",
+        light="#fff",
+        title="QR code for your authenticator app. The key beside it is the same in text.",
+        svgclass="qr-code",
+    )
+    # segno's output is markup of its own making (no text of ours but the fixed title);
+    # role="img" makes its title the accessible name in every browser.
+    return Markup(svg.replace("<svg ", '<svg role="img" ', 1))  # noqa: S704
+
+
+def _grouped(secret: str) -> str:
+    return " ".join(secret[index : index + 4] for index in range(0, len(secret), 4))
+
+
+def _second_factor_page(
+    request: Request,
+    db: Session,
+    principal: Principal,
+    *,
+    errors: dict[str, list[str]] | None = None,
+    form_error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    user = principal.user
+    settings = app_settings(request)
+    context: dict[str, Any] = {
+        "errors": errors or {},
+        "form_error": form_error,
+        "required": second_factor.role_requires(db, user.id_role),
+        "must_enrol": principal.second_factor_enrolment_required,
+        "state": "intro",
+    }
+    if second_factor.enrolled(db, user.id_user):
+        context["state"] = "enrolled"
+    else:
+        pending = second_factor.pending_secret(db, settings, user.id_user)
+        if pending is not None:
+            _factor, secret = pending
+            uri = second_factor.otpauth_uri(user, secret)
+            context.update(
+                state="pending", secret=_grouped(secret), qr_code=_qr_code(uri), otpauth_uri=uri
+            )
+    return render(request, "auth/second_factor.html", context, status_code, NO_STORE)
+
+
+@router.get(SECOND_FACTOR_PATH)
+def second_factor_page(
+    principal: EnrollingPagePrincipal, request: Request, db: DbSession
+) -> Response:
+    return _second_factor_page(request, db, principal)
+
+
+@router.post(SECOND_FACTOR_PATH + "/set-up")
+def begin_second_factor(
+    principal: EnrollingPagePrincipal, request: Request, db: DbSession
+) -> Response:
+    try:
+        service.begin_second_factor(
+            db,
+            app_settings(request),
+            user=principal.user,
+            request=audited_request_info(request, db, principal.user.id_user),
+        )
+    except Conflict as conflict:
+        db.rollback()
+        return _second_factor_page(
+            request, db, principal, form_error=conflict.detail, status_code=409
+        )
+    return RedirectResponse(SECOND_FACTOR_PATH, status_code=303)
+
+
+@router.post(SECOND_FACTOR_PATH + "/confirm")
+def confirm_second_factor(
+    principal: EnrollingPagePrincipal, request: Request, db: DbSession, code: FormText = ""
+) -> Response:
+    code = code.strip()
+    try:
+        TotpConfirmInput(code=code)
+    except ValidationError as error:
+        errors = _field_errors(
+            error,
+            {"code": code},
+            {
+                "code": (
+                    "Enter the 6-digit code your authenticator app shows.",
+                    "Enter the 6-digit code your authenticator app shows.",
+                )
+            },
+        )
+        return _second_factor_page(request, db, principal, errors=errors, status_code=422)
+    try:
+        codes = service.confirm_second_factor(
+            db,
+            app_settings(request),
+            user=principal.user,
+            code=code,
+            request=audited_request_info(request, db, principal.user.id_user),
+        )
+    except ValidationFailed as failure:
+        db.rollback()
+        errors = _policy_errors(failure, {"code": "code"})
+        return _second_factor_page(request, db, principal, errors=errors, status_code=422)
+    except Conflict as conflict:
+        db.rollback()
+        return _second_factor_page(
+            request, db, principal, form_error=conflict.detail, status_code=409
+        )
+    # Shown this once, never again: only their digests are kept.
+    return render(request, "auth/recovery_codes.html", {"codes": codes}, 200, NO_STORE)
+
+
+@router.post(SECOND_FACTOR_PATH + "/turn-off")
+def turn_off_second_factor(
+    principal: PagePrincipal, request: Request, db: DbSession, password: FormText = ""
+) -> Response:
+    try:
+        SecondFactorDisableInput(password=password)
+    except ValidationError as error:
+        errors = _field_errors(
+            error,
+            {"password": password},
+            {"password": ("Enter your password.", "The password is too long.")},
+        )
+        return _second_factor_page(request, db, principal, errors=errors, status_code=422)
+    try:
+        service.disable_second_factor(
+            db,
+            _passwords(request),
+            user=principal.user,
+            password=password,
+            request=audited_request_info(request, db, principal.user.id_user),
+        )
+    except ValidationFailed as failure:
+        db.rollback()
+        errors = _policy_errors(failure, {"password": "password"})
+        return _second_factor_page(request, db, principal, errors=errors, status_code=422)
+    except GoalpathError as refusal:
+        db.rollback()
+        return _second_factor_page(
+            request, db, principal, form_error=refusal.detail, status_code=refusal.status_code
+        )
+    return redirect_with_flash(
+        request,
+        SECOND_FACTOR_PATH,
+        "Your second factor is off. You sign in with your password alone; you can delete "
+        "Goalpath from your authenticator app.",
+    )

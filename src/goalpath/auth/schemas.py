@@ -27,6 +27,37 @@ class SessionToken(Output):
     expires_at: datetime
 
 
+class SecondFactorRequired(Output):
+    second_factor_required: Literal[True] = True
+    challenge: str = Field(description="Send it with a code to /auth/login/second-factor")
+    expires_at: datetime
+
+
+class SecondFactorLoginInput(StrictInput):
+    challenge: str = Field(min_length=1, max_length=256)
+    code: str = Field(
+        min_length=1, max_length=64, description="A 6-digit code, or an unused recovery code"
+    )
+    session: Literal["token", "cookie"] = "token"
+
+
+class TotpEnrolment(Output):
+    secret: str = Field(description="Base32; not in force until confirmed")
+    otpauth_uri: str
+
+
+class TotpConfirmInput(StrictInput):
+    code: str = Field(min_length=1, max_length=16)
+
+
+class RecoveryCodes(Output):
+    recovery_codes: list[str] = Field(description="Shown this once; each works once")
+
+
+class SecondFactorDisableInput(StrictInput):
+    password: str = PasswordField
+
+
 class PasswordChangeInput(StrictInput):
     current_password: str = PasswordField
     new_password: str = PasswordField
@@ -53,6 +84,8 @@ class Me(Output):
     role: str | None
     password_updated_at: datetime | None
     password_expired: bool
+    second_factor_enabled: bool
+    second_factor_enrolment_required: bool
 
 
 class SessionInfo(Output):

@@ -14,13 +14,15 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session, undefer
 
 from goalpath.audit.service import DENIED, FAILED, AuditTrail
+from goalpath.auth import second_factor
 from goalpath.auth.events import email_digest, security_event
 from goalpath.auth.passwords import Passwords
 from goalpath.auth.policy import normalise
+from goalpath.auth.second_factor import IssuedChallenge
 from goalpath.auth.sessions import IssuedSession, issue_session, revoke_user_sessions
 from goalpath.auth.tokens import token_digest
 from goalpath.config import Settings
-from goalpath.errors import GoalpathError, ValidationFailed
+from goalpath.errors import Conflict, Forbidden, GoalpathError, ValidationFailed
 from goalpath.mail.sender import Mailer, MailError, password_reset_message
 from goalpath.models import PasswordResetToken, User
 from goalpath.users.service import issue_password_link, record_password, validate_new_password
@@ -35,6 +37,24 @@ class SignInFailed(GoalpathError):
 
     def __init__(self) -> None:
         super().__init__("The email or password is incorrect, or the account is locked.")
+
+
+class SecondFactorFailed(GoalpathError):
+    """The second sign-in step refused. Whoever gets here knew the password, so the
+    answer may say whether to try another code or to start again."""
+
+    status_code = 401
+    title = "Sign-in failed"
+
+    def __init__(self, *, start_again: bool) -> None:
+        self.start_again = start_again
+        super().__init__(
+            "This sign-in has expired, had too many wrong codes or the account is locked; "
+            "sign in again with your password."
+            if start_again
+            else "The code is incorrect or was already used; enter the current code from "
+            "your authenticator app, or an unused recovery code."
+        )
 
 
 class ResetTokenInvalid(GoalpathError):
@@ -106,6 +126,29 @@ def _lock_length(settings: Settings) -> timedelta:
     return timedelta(minutes=settings.lockout_minutes)
 
 
+def record_failed_attempt(
+    event: str, settings: Settings, request: Request, *, id_user: int, reason: str, attempt: int
+) -> None:
+    """Put a refused attempt on the trail, and the lock it set: only the attempt that
+    reached the threshold (see `_reserve_attempt`) writes it, so one row per lock."""
+    security_event(
+        event,
+        audit=request.audit,
+        outcome=FAILED,
+        id_user=id_user,
+        reason=reason,
+        attempts=attempt or None,
+    )
+    if attempt == settings.lockout_threshold:
+        security_event(
+            "account.locked",
+            audit=request.audit,
+            outcome=FAILED,
+            id_user=id_user,
+            until=(request.now + _lock_length(settings)).isoformat(),
+        )
+
+
 def sign_in(
     session: Session,
     settings: Settings,
@@ -114,11 +157,12 @@ def sign_in(
     email: str,
     password: str,
     request: Request,
-) -> tuple[User, IssuedSession]:
+) -> tuple[User, IssuedSession | IssuedChallenge]:
     """Check a password (SPEC section 4) without holding a transaction while it is
     hashed: the reservation commits first, the outcome is a second short transaction.
     Every refusal costs one argon2 verification, whatever the reason (no enumeration
-    by timing)."""
+    by timing). For an account with a second factor a right password only earns a
+    challenge, and the lockout counter stands until the code is right (SPEC 12)."""
     now = request.now
     normalised_email = email.strip().lower()
     candidate = normalise(password)
@@ -157,25 +201,10 @@ def sign_in(
             reason = "no_password"
         else:
             reason = "wrong_password"
-        security_event(
-            "login.failed",
-            audit=request.audit,
-            outcome=FAILED,
-            id_user=user.id_user,
-            reason=reason,
-            attempts=attempt or None,
+        record_failed_attempt(
+            "login.failed", settings, request, id_user=user.id_user, reason=reason, attempt=attempt
         )
-        if attempt == settings.lockout_threshold:
-            # Only the attempt that set the lock writes it: one row per lock.
-            security_event(
-                "account.locked",
-                audit=request.audit,
-                outcome=FAILED,
-                id_user=user.id_user,
-                until=(now + _lock_length(settings)).isoformat(),
-            )
         raise SignInFailed
-    clear_lockout(session, user.id_user)
     if user.password_hash and passwords.needs_rehash(user.password_hash):
         # Only the stored hash changes; password_updated_at stays, so sessions live on.
         session.execute(
@@ -184,21 +213,207 @@ def sign_in(
             .values(password_hash=passwords.hash(candidate))
             .execution_options(synchronize_session=False)
         )
+    if second_factor.enrolled(session, user.id_user):
+        challenge = second_factor.issue_challenge(session, user.id_user, now=now)
+        security_event("login.second_factor_required", audit=request.audit, id_user=user.id_user)
+        return user, challenge
+    return user, signed_in(session, settings, user.id_user, request)
+
+
+def signed_in(
+    session: Session, settings: Settings, id_user: int, request: Request, **details: str
+) -> IssuedSession:
+    """A completed sign-in: the failure count ends, a new session begins, on the trail."""
+    clear_lockout(session, id_user)
     issued = issue_session(
         session,
         settings,
-        id_user=user.id_user,
-        now=now,
+        id_user=id_user,
+        now=request.now,
         ip=request.ip,
         user_agent=request.user_agent,
     )
     security_event(
         "login.succeeded",
         audit=request.audit,
-        id_user=user.id_user,
+        id_user=id_user,
         session=issued.record.id_user_session,
+        **details,
     )
-    return user, issued
+    return issued
+
+
+def complete_second_factor(
+    session: Session,
+    settings: Settings,
+    *,
+    challenge: str,
+    code: str,
+    request: Request,
+) -> tuple[User, IssuedSession]:
+    """The second sign-in step (SPEC section 12), shaped like `sign_in`: the challenge's
+    try and the account's lockout attempt are both taken and committed before the code
+    is checked, so wrong codes lock exactly as wrong passwords do, also concurrently."""
+    now = request.now
+    record = second_factor.find_challenge(session, challenge)
+    user = session.get(User, record.id_user) if record is not None else None
+    alive = False
+    attempt = 0
+    if record is not None and user is not None and user.is_active:
+        alive = second_factor.reserve_challenge_attempt(
+            session, record.id_second_factor_challenge, now=now
+        )
+        if alive:
+            attempt = _reserve_attempt(session, settings, user.id_user, now)
+    session.commit()
+    if record is None or user is None or not alive or attempt == 0:
+        if record is None or user is None:
+            reason = "unknown_challenge"
+        elif not user.is_active:
+            reason = "deactivated"
+        elif not alive:
+            reason = "dead_challenge"
+        else:
+            reason = "locked"
+        security_event(
+            "login.second_factor_failed",
+            audit=request.audit,
+            outcome=FAILED,
+            id_user=user.id_user if user is not None else None,
+            reason=reason,
+        )
+        raise SecondFactorFailed(start_again=True)
+    method, reason = _check_code(session, settings, user.id_user, code, now)
+    if method is None:
+        # Nothing of the code check stands (the UPDATEs that matched nothing); the
+        # reservation was committed before it.
+        session.rollback()
+        record_failed_attempt(
+            "login.second_factor_failed",
+            settings,
+            request,
+            id_user=user.id_user,
+            reason=reason,
+            attempt=attempt,
+        )
+        raise SecondFactorFailed(start_again=attempt == settings.lockout_threshold)
+    if not second_factor.claim_challenge(session, record.id_second_factor_challenge, now=now):
+        session.rollback()
+        security_event(
+            "login.second_factor_failed",
+            audit=request.audit,
+            outcome=FAILED,
+            id_user=user.id_user,
+            reason="raced",
+        )
+        raise SecondFactorFailed(start_again=True)
+    return user, signed_in(session, settings, user.id_user, request, second_factor=method)
+
+
+def _check_code(
+    session: Session, settings: Settings, id_user: int, code: str, now: datetime
+) -> tuple[str | None, str]:
+    """Which kind of code was right ("totp" or "recovery_code"), or None and why not."""
+    code = code.strip().replace(" ", "")
+    if second_factor.is_totp_code(code):
+        secret = second_factor.confirmed_secret(session, settings, id_user)
+        step = second_factor.matching_step(secret, code, now) if secret else None
+        if step is None:
+            return None, "wrong_code"
+        if not second_factor.accept_totp_step(session, id_user, step):
+            return None, "replayed_code"
+        return "totp", ""
+    if second_factor.use_recovery_code(session, id_user, code, now=now):
+        return "recovery_code", ""
+    return None, "wrong_recovery_code"
+
+
+def begin_second_factor(
+    session: Session, settings: Settings, *, user: User, request: Request
+) -> second_factor.Enrolment:
+    if second_factor.enrolled(session, user.id_user):
+        raise Conflict(
+            "A second factor is already set up for this account; turn it off first to set "
+            "up a new one."
+        )
+    enrolment = second_factor.begin_enrolment(session, settings, user, now=request.now)
+    security_event("second_factor.enrolment_started", audit=request.audit, id_user=user.id_user)
+    return enrolment
+
+
+def confirm_second_factor(
+    session: Session, settings: Settings, *, user: User, code: str, request: Request
+) -> list[str]:
+    """Turn the factor on with a first right code; answers the recovery codes, which are
+    shown this once."""
+    pending = second_factor.pending_secret(session, settings, user.id_user)
+    if pending is None or pending[0].confirmed_at is not None:
+        raise Conflict("There is no second factor waiting to be confirmed; start the set-up first.")
+    factor, secret = pending
+    step = second_factor.matching_step(secret, code.strip().replace(" ", ""), request.now)
+    if step is None:
+        security_event(
+            "second_factor.confirm_refused",
+            audit=request.audit,
+            outcome=DENIED,
+            id_user=user.id_user,
+        )
+        message = (
+            "The code does not match; enter the 6-digit code your authenticator app shows now."
+        )
+        raise ValidationFailed(message, errors=[{"field": "code", "message": message}])
+    codes = second_factor.confirm_enrolment(session, factor, step, now=request.now)
+    security_event("second_factor.enabled", audit=request.audit, id_user=user.id_user)
+    return codes
+
+
+def disable_second_factor(
+    session: Session,
+    passwords: Passwords,
+    *,
+    user: User,
+    password: str,
+    request: Request,
+) -> None:
+    if second_factor.role_requires(session, user.id_role):
+        security_event(
+            "second_factor.disable_refused",
+            audit=request.audit,
+            outcome=DENIED,
+            id_user=user.id_user,
+            reason="required_by_role",
+        )
+        raise Forbidden(
+            "Your role requires a second factor, so it cannot be turned off. An "
+            "administrator can reset it if you lost your device."
+        )
+    stored_hash = session.scalar(select(User.password_hash).where(User.id_user == user.id_user))
+    if not passwords.verify(stored_hash, normalise(password)):
+        security_event(
+            "second_factor.disable_refused",
+            audit=request.audit,
+            outcome=DENIED,
+            id_user=user.id_user,
+            reason="wrong_password",
+        )
+        raise ValidationFailed(
+            "The password is incorrect.",
+            errors=[{"field": "password", "message": "The password is incorrect."}],
+        )
+    if not second_factor.remove(session, user.id_user):
+        raise Conflict("No second factor is set up for this account.")
+    security_event("second_factor.disabled", audit=request.audit, id_user=user.id_user)
+
+
+def reset_second_factor(session: Session, *, id_user: int, audit: AuditTrail) -> bool:
+    """An administrator's reset, for a lost device; the caller has applied the "may
+    manage this account" rule."""
+    removed = second_factor.remove(session, id_user)
+    audit.record("second_factor.reset", "user", record_id=id_user, details={"removed": removed})
+    security_event(
+        "second_factor.reset", id_user=id_user, ip=audit.ip, by_user=audit.id_user, removed=removed
+    )
+    return removed
 
 
 def change_password(
@@ -213,16 +428,57 @@ def change_password(
     request: Request,
 ) -> IssuedSession:
     """Change a password (the current one is required); end every other session and
-    rotate the current one, whose token predates the new password."""
+    rotate the current one, whose token predates the new password.
+
+    A stolen session must not become an unlimited password oracle (SPEC section 12):
+    each try of the current password takes a lockout attempt exactly as sign-in does,
+    committed before the hash is checked so that a refusal's rollback keeps it."""
+    now = request.now
+    attempt = _reserve_attempt(session, settings, user.id_user, now)
     stored_hash = session.scalar(select(User.password_hash).where(User.id_user == user.id_user))
-    if not passwords.verify(stored_hash, normalise(current_password)):
+    session.commit()
+    candidate = normalise(current_password)
+    if attempt == 0:
+        passwords.verify_dummy(candidate)
         security_event(
-            "password.change_refused", audit=request.audit, outcome=DENIED, id_user=user.id_user
+            "password.change_refused",
+            audit=request.audit,
+            outcome=DENIED,
+            id_user=user.id_user,
+            reason="locked",
         )
+        message = (
+            "There have been too many wrong passwords for this account; try again in "
+            f"{settings.lockout_minutes} minutes."
+        )
+        raise ValidationFailed(message, errors=[{"field": "current_password", "message": message}])
+    if not passwords.verify(stored_hash, candidate):
+        security_event(
+            "password.change_refused",
+            audit=request.audit,
+            outcome=DENIED,
+            id_user=user.id_user,
+            reason="wrong_password",
+            attempts=attempt,
+        )
+        if attempt == settings.lockout_threshold:
+            # Only the attempt that set the lock writes it: one row per lock.
+            security_event(
+                "account.locked",
+                audit=request.audit,
+                outcome=FAILED,
+                id_user=user.id_user,
+                until=(now + _lock_length(settings)).isoformat(),
+            )
         raise ValidationFailed(
             "The current password is incorrect.",
             errors=[{"field": "current_password", "message": "The current password is incorrect."}],
         )
+    # The right password ends the run of failures, as a completed sign-in does; it is
+    # committed on its own so that a new password the policy refuses does not leave
+    # this try counted against the account.
+    clear_lockout(session, user.id_user)
+    session.commit()
     validate_new_password(
         session,
         settings,

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from goalpath.config import Settings
@@ -149,7 +149,13 @@ def _state(session: Session) -> str:
     return "other" if foreign_users or foreign_districts else "demo"
 
 
-def load_demo(database: Database, settings: Settings, *, only_if_empty: bool = False) -> str:
+def load_demo(
+    database: Database,
+    settings: Settings,
+    *,
+    only_if_empty: bool = False,
+    require_second_factor: bool = False,
+) -> str:
     with database.session_scope() as session:
         state = _state(session)
         if state == "demo":
@@ -162,6 +168,10 @@ def load_demo(database: Database, settings: Settings, *, only_if_empty: bool = F
                 "load the demo into an empty database"
             )
         counts = _build(session, settings)
+        if not require_second_factor:
+            # A one-step tryout (SPEC section 12): nobody in the demo has a second factor,
+            # so no role may require one unless asked for.
+            session.execute(update(Role).values(requires_second_factor=False))
     return "loaded the demo district: " + ", ".join(f"{n} {what}" for what, n in counts.items())
 
 

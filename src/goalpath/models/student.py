@@ -25,3 +25,6 @@ class Student(Base):
     enrollment_date: Mapped[date | None] = mapped_column(Date)
     expected_grad: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime | None] = mapped_column(UTCTimestamp, default=utcnow)
+    # Extension (docs/schema.md; SPEC section 15): a student who left is marked, never
+    # deleted, so their goals and reports stay with the district.
+    withdrawn_on: Mapped[date | None] = mapped_column(Date)

@@ -43,7 +43,11 @@ from goalpath.authz.service import Authorizer, Bindings
 from goalpath.config import Settings
 from goalpath.errors import Conflict, Forbidden, ValidationFailed
 from goalpath.models import Goal, Program, ProgressEvent, ProgressReport, Student
-from goalpath.progress_reports.periods import period_range
+from goalpath.progress_reports.periods import (
+    district_of_program,
+    district_of_student,
+    period_range,
+)
 from goalpath.progress_reports.schemas import GenerationResult
 from goalpath.progress_reports.service import RESOURCE, AuditEntry, record_audit_rows
 
@@ -260,6 +264,17 @@ def _resolve_target(
     return Student.id_student == goal.id_student
 
 
+def _district_of_target(
+    session: Session, id_goal: int | None, id_student: int | None, id_program: int | None
+) -> int | None:
+    """Whose imported periods apply; the target was resolved (and checked) already."""
+    if id_program is not None:
+        return district_of_program(session, id_program)
+    if id_goal is not None:
+        id_student = session.scalar(select(Goal.id_student).where(Goal.id_goal == id_goal))
+    return district_of_student(session, id_student)
+
+
 def generate_reports(
     authz: Authorizer,
     settings: Settings,
@@ -277,8 +292,14 @@ def generate_reports(
     untouched, and so are drafts the user may not change."""
     session = authz.session
     moment = now or authz.audit.now
-    start, end = period_range(settings, period, year)
     target = _resolve_target(authz, id_goal=id_goal, id_student=id_student, id_program=id_program)
+    start, end = period_range(
+        settings,
+        period,
+        year,
+        session=session,
+        id_school_district=_district_of_target(session, id_goal, id_student, id_program),
+    )
     in_scope = _students_in_scope(authz, target)
 
     goals = session.execute(
@@ -434,8 +455,22 @@ def redraft_reports(
         return
     session = authz.session
     students = sorted({draft.id_student for draft in drafts})
+    districts: dict[int, int | None] = {
+        row.id_student: row.id_school_district
+        for row in session.execute(
+            select(Student.id_student, Program.id_school_district)
+            .join(Program, Program.id_program == Student.id_program)
+            .where(Student.id_student.in_(students))
+        )
+    }
     ranges = {
-        (draft.period, draft.year): period_range(settings, draft.period, draft.year)
+        (draft.id_student, draft.period, draft.year): period_range(
+            settings,
+            draft.period,
+            draft.year,
+            session=session,
+            id_school_district=districts.get(draft.id_student),
+        )
         for draft in drafts
     }
     parent_of: dict[int, int | None] = {
@@ -464,7 +499,7 @@ def redraft_reports(
     ).all()
     redrafts: list[dict[str, Any]] = []
     for draft in drafts:
-        start, end = ranges[(draft.period, draft.year)]
+        start, end = ranges[(draft.id_student, draft.period, draft.year)]
         root = RootGoal(
             draft.id_goal,
             draft.id_student,

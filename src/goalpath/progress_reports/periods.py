@@ -18,6 +18,11 @@ it is accepted the same way.
 {"H1": ["08-01", "01-31"], "H2": ["02-01", "06-30"]}. Names are at most 10 characters
 (the `period` column is varchar(10)). Ranges are returned as UTC datetimes, the start
 included and the end excluded (the day after the last day).
+
+A district whose roster import brought report periods for a school year (the
+`report_period` table, docs/rosters.md) uses those, and only those, for that year: the
+lookups take an optional session and district for this. Without them, or for a year the
+district has none for, the configured periods apply.
 """
 
 from __future__ import annotations
@@ -29,8 +34,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from goalpath.config import Settings
 from goalpath.errors import ValidationFailed
+from goalpath.models import Program, ReportPeriod, Student
 
 MAX_NAME_LENGTH = 10
 # The first month of a school year; earlier months belong to the next calendar year.
@@ -140,10 +149,6 @@ def configured_periods(settings: Settings) -> dict[str, Period]:
     return parse_periods(settings.report_periods)
 
 
-def period_names(settings: Settings) -> list[str]:
-    return list(configured_periods(settings))
-
-
 def _require_year(year: int) -> None:
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise ValidationFailed(
@@ -152,28 +157,100 @@ def _require_year(year: int) -> None:
         )
 
 
+def imported_periods(
+    session: Session | None, id_school_district: int | None, year: int
+) -> dict[str, tuple[date, date]]:
+    """The district's imported periods of the school year starting in `year`, first and
+    last day (both included), in the order they start; empty when it has none."""
+    if session is None or id_school_district is None:
+        return {}
+    rows = session.execute(
+        select(ReportPeriod.name, ReportPeriod.starts_on, ReportPeriod.ends_on)
+        .where(ReportPeriod.id_school_district == id_school_district, ReportPeriod.year == year)
+        .order_by(ReportPeriod.starts_on, ReportPeriod.name)
+    )
+    return {row.name: (row.starts_on, row.ends_on) for row in rows}
+
+
+def district_of_program(session: Session, id_program: int | None) -> int | None:
+    if id_program is None:
+        return None
+    return session.scalar(
+        select(Program.id_school_district).where(Program.id_program == id_program)
+    )
+
+
+def district_of_student(session: Session, id_student: int | None) -> int | None:
+    if id_student is None:
+        return None
+    return session.scalar(
+        select(Program.id_school_district)
+        .join(Student, Student.id_program == Program.id_program)
+        .where(Student.id_student == id_student)
+    )
+
+
+def _unknown_period(period: str, names: list[str]) -> ValidationFailed:
+    listed = ", ".join(names)
+    return ValidationFailed(
+        f"Unknown reporting period {period!r}; the periods are: {listed}.",
+        errors=[{"field": "period", "message": f"One of: {listed}."}],
+    )
+
+
 def get_period(settings: Settings, period: str) -> Period:
     periods = configured_periods(settings)
     found = periods.get(period)
     if found is None:
-        names = ", ".join(periods)
-        raise ValidationFailed(
-            f"Unknown reporting period {period!r}; the periods are: {names}.",
-            errors=[{"field": "period", "message": f"One of: {names}."}],
-        )
+        raise _unknown_period(period, list(periods))
     return found
 
 
-def period_dates(settings: Settings, period: str, year: int) -> tuple[date, date]:
+def period_names(
+    settings: Settings,
+    *,
+    session: Session | None = None,
+    id_school_district: int | None = None,
+    year: int | None = None,
+) -> list[str]:
+    if year is not None:
+        imported = imported_periods(session, id_school_district, year)
+        if imported:
+            return list(imported)
+    return list(configured_periods(settings))
+
+
+def period_dates(
+    settings: Settings,
+    period: str,
+    year: int,
+    *,
+    session: Session | None = None,
+    id_school_district: int | None = None,
+) -> tuple[date, date]:
     """First and last day of the period, both included."""
     _require_year(year)
+    imported = imported_periods(session, id_school_district, year)
+    if imported:
+        if period not in imported:
+            raise _unknown_period(period, list(imported))
+        return imported[period]
     return get_period(settings, period).dates(year)
 
 
-def period_range(settings: Settings, period: str, year: int) -> tuple[datetime, datetime]:
+def period_range(
+    settings: Settings,
+    period: str,
+    year: int,
+    *,
+    session: Session | None = None,
+    id_school_district: int | None = None,
+) -> tuple[datetime, datetime]:
     """[start, end) of the period in the school year starting in `year`, as UTC
     datetimes: midnight of the first day, and midnight after the last day."""
-    first, last = period_dates(settings, period, year)
+    first, last = period_dates(
+        settings, period, year, session=session, id_school_district=id_school_district
+    )
     start = datetime(first.year, first.month, first.day, tzinfo=UTC)
     after = last + timedelta(days=1)
     return start, datetime(after.year, after.month, after.day, tzinfo=UTC)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
 
 from goalpath.authz.deps import Actor
 from goalpath.config import Settings
@@ -33,6 +34,7 @@ from goalpath.progress_reports.periods import (
     MAX_YEAR,
     MIN_YEAR,
     SCHOOL_YEAR_START_MONTH,
+    district_of_student,
     period_names,
     period_range,
 )
@@ -59,7 +61,13 @@ class MarkedEvent:
     content: str | None
 
 
-def periods_containing(settings: Settings, moment: datetime) -> list[tuple[str, int]]:
+def periods_containing(
+    settings: Settings,
+    moment: datetime,
+    *,
+    session: Session | None = None,
+    id_school_district: int | None = None,
+) -> list[tuple[str, int]]:
     """Every configured (period, year) whose dates hold `moment`. A period never runs
     across 31 July, so only the school year of the moment's date can hold it."""
     day = moment.astimezone(UTC).date()
@@ -67,8 +75,13 @@ def periods_containing(settings: Settings, moment: datetime) -> list[tuple[str, 
     if not MIN_YEAR <= year <= MAX_YEAR:
         return []
     found = []
-    for name in period_names(settings):
-        start, end = period_range(settings, name, year)
+    names = period_names(
+        settings, session=session, id_school_district=id_school_district, year=year
+    )
+    for name in names:
+        start, end = period_range(
+            settings, name, year, session=session, id_school_district=id_school_district
+        )
         if start <= moment < end:
             found.append((name, year))
     return found
@@ -90,7 +103,12 @@ def withdraw_from_reports(actor: Actor, settings: Settings, event: MarkedEvent) 
     service's cycle check: which reports quoted an event does not depend on who asks.
     The reports are locked, so a finalisation running meanwhile waits for this change
     rather than signing off a quote."""
-    periods = periods_containing(settings, event.created_at)
+    periods = periods_containing(
+        settings,
+        event.created_at,
+        session=actor.db,
+        id_school_district=district_of_student(actor.db, event.id_student),
+    )
     if not periods:
         return
     session = actor.db

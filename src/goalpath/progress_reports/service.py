@@ -24,7 +24,7 @@ from goalpath.config import Settings
 from goalpath.errors import Conflict, Forbidden
 from goalpath.kit.pagination import PageRequest, keyset_page
 from goalpath.models import AuditEvent, Goal, Program, ProgressReport, Student
-from goalpath.progress_reports.periods import period_dates
+from goalpath.progress_reports.periods import district_of_program, period_dates
 from goalpath.progress_reports.schemas import (
     GoalStatus,
     ReportStatusBoard,
@@ -308,7 +308,13 @@ def status_board(
 
     Three queries after the access checks whatever the program's size: the students,
     their root goals, their reports for the period."""
-    period_dates(settings, period, year)
+    period_dates(
+        settings,
+        period,
+        year,
+        session=actor.db,
+        id_school_district=district_of_program(actor.db, id_program),
+    )
     _require_report_reader(actor, id_program)
     in_scope = _students_with_readable_reports(actor, id_program)
     students = actor.db.execute(
@@ -400,7 +406,13 @@ def export_rows(
     """The program's reports for the period that the user can read, as EXPORT_COLUMNS
     rows, in one query; the export is audited once per student it discloses. A report
     waiting for review is listed with the notice in place of its summary."""
-    period_dates(settings, period, year)
+    period_dates(
+        settings,
+        period,
+        year,
+        session=actor.db,
+        id_school_district=district_of_program(actor.db, id_program),
+    )
     _require_report_reader(actor, id_program)
     goal_visible = (Goal.id_goal == ProgressReport.id_goal) & actor.authz.readable("goal")
     rows = actor.db.execute(

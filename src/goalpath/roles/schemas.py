@@ -18,16 +18,20 @@ Description = Annotated[str, Field(max_length=2000)]
 class RoleCreate(StrictInput):
     name: RoleName
     description: Description | None = None
+    requires_second_factor: bool = False
 
 
 class RoleUpdate(StrictInput):
     name: RoleName | None = None
     description: Description | None = Field(default=None, description="null clears it")
+    requires_second_factor: bool | None = Field(
+        default=None, description="Its holders must sign in with a second factor"
+    )
 
-    @field_validator("name")
+    @field_validator("name", "requires_second_factor")
     @classmethod
     def _not_null(cls, value: object) -> object:
-        # Left out means "unchanged"; every role needs a name.
+        # Left out means "unchanged"; every role needs a name and a yes or no.
         if value is None:
             raise ValueError("may be left out, but not set to null")
         return value
@@ -37,6 +41,7 @@ class RoleOut(Output):
     id_role: int
     name: str | None
     description: str | None
+    requires_second_factor: bool
     created_at: datetime | None
 
 

@@ -95,10 +95,17 @@ def create_role(actor: Actor, body: RoleCreate) -> Role:
     name = _clean_name(body.name)
     if _name_taken(actor, name):
         raise Conflict("A role with this name already exists.")
-    role = Role(name=name, description=body.description, created_at=actor.info.now)
+    role = Role(
+        name=name,
+        description=body.description,
+        requires_second_factor=body.requires_second_factor,
+        created_at=actor.info.now,
+    )
     actor.db.add(role)
     _flush(actor, "A role with this name already exists.")
     fields = (["description"] if body.description is not None else []) + ["name"]
+    if body.requires_second_factor:
+        fields.append("requires_second_factor")
     actor.audit.record("create", RESOURCE, record_id=role.id_role, details={"fields": fields})
     return role
 

@@ -91,3 +91,6 @@ class Student(Output):
     enrollment_date: date | None
     expected_grad: date | None
     created_at: datetime | None
+    withdrawn_on: date | None = Field(
+        description="When a roster import marked the student withdrawn, else null"
+    )

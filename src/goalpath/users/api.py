@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from goalpath.auth.deps import app_settings
 from goalpath.auth.events import security_event
 from goalpath.auth.passwords import Passwords
-from goalpath.auth.service import unlock_account
+from goalpath.auth.service import reset_second_factor, unlock_account
 from goalpath.authz.deps import CurrentActor
 from goalpath.kit.pagination import Page, PageRequest, page_request
 from goalpath.kit.problems import problem_responses
@@ -155,4 +155,16 @@ def end_sessions(id_user: UserId, actor: CurrentActor) -> Response:
     security_event(
         "sessions.ended", id_user=id_user, ip=actor.info.ip, by_user=actor.id_user, count=ended
     )
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/{id_user}/second-factor",
+    status_code=204,
+    responses=problem_responses(401, 403, 404, 422),
+    summary="Reset the account's second factor (a lost device); it sets one up again",
+)
+def reset_user_second_factor(id_user: UserId, actor: CurrentActor) -> Response:
+    target = service.manageable_account(actor, id_user, "second_factor.reset")
+    reset_second_factor(actor.db, id_user=target.id_user, audit=actor.audit)
     return Response(status_code=204)

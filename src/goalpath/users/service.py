@@ -106,6 +106,7 @@ def validate_new_password(
         name=name,
         district_names=district_names(session),
         matches_recent=matches_recent,
+        min_guesses=settings.password_min_guesses,
     )
     if failures:
         raise ValidationFailed(

@@ -31,9 +31,10 @@ from starlette.responses import Response
 
 from goalpath.audit import api as audit_api
 from goalpath.audit.queries import AuditFilters, check_id_cursor
+from goalpath.auth import second_factor
 from goalpath.auth.deps import app_settings
 from goalpath.auth.events import security_event
-from goalpath.auth.service import unlock_account
+from goalpath.auth.service import reset_second_factor, unlock_account
 from goalpath.authz.deps import Actor, current_actor
 from goalpath.authz.roles import RESOURCES, SCOPES
 from goalpath.db import DbSession
@@ -45,7 +46,7 @@ from goalpath.models import AuditEvent, Program, Role, RolePermission, Student, 
 from goalpath.programs import service as programs
 from goalpath.programs.schemas import MembershipInput, MembershipUpdate, ProgramInput
 from goalpath.roles import service as roles
-from goalpath.roles.schemas import PermissionFilters
+from goalpath.roles.schemas import PermissionFilters, RoleUpdate
 from goalpath.student_access import service as student_access
 from goalpath.student_access.schemas import MAX_BULK_STUDENTS, BulkStudentAccessInput
 from goalpath.users import service as users
@@ -850,6 +851,7 @@ def _user_page(
             "role_names": role_names,
             "role_label": role_label,
             "locked": locked,
+            "second_factor_on": second_factor.enrolled(actor.db, user.id_user),
             "is_self": user.id_user == actor.id_user,
             "may_update": actor.grants.allows("user", "update"),
             **state.context(),
@@ -943,6 +945,21 @@ def end_user_sessions(request: Request, actor: AdminActor, id_user: str) -> Resp
             "sessions.ended", id_user=user_id, ip=actor.info.ip, by_user=actor.id_user, count=ended
         )
         return f"{ended} session(s) ended."
+
+    return _account_change(request, actor, id_user, change)
+
+
+@router.post(STAFF.path + "/{id_user}/second-factor/reset")
+@shown_as_page
+def reset_user_second_factor(request: Request, actor: AdminActor, id_user: str) -> Response:
+    def change(user_id: int) -> str:
+        # As DELETE /api/v1/users/{id}/second-factor does it.
+        target = users.manageable_account(actor, user_id, "second_factor.reset")
+        reset_second_factor(actor.db, id_user=target.id_user, audit=actor.audit)
+        return (
+            f"{target.name}'s second factor has been reset. They set up an authenticator app "
+            "again when they next sign in, if their role requires one."
+        )
 
     return _account_change(request, actor, id_user, change)
 
@@ -1064,6 +1081,35 @@ def add_permission(
     return redirect_with_flash(
         request, f"{ROLES.path}/{role_id}", f"The role now has the permission {right}."
     )
+
+
+@router.post(ROLES.path + "/{id_role}/second-factor")
+@shown_as_page
+def set_role_second_factor(
+    request: Request, actor: AdminActor, id_role: str, requires_second_factor: FormText = ""
+) -> Response:
+    role_id = path_id(id_role)
+    require_section(actor, ROLES)
+    first_page = PageRequest(limit=MAX_LIMIT, cursor=None)
+    values = {"resource": "", "action": "", "scope": ""}
+    if requires_second_factor not in ("yes", "no"):
+        state = FormState(values, {}, "Choose whether the role requires a second factor.", 422)
+        return _role_page(request, actor, role_id, first_page, state)
+    body = RoleUpdate(requires_second_factor=requires_second_factor == "yes")
+    try:
+        roles.update_role(actor, role_id, body.model_dump(exclude_unset=True))
+    except GoalpathError as error:
+        actor.db.rollback()
+        if error.status_code == 404:
+            raise
+        return _role_page(request, actor, role_id, first_page, refusal(error, values))
+    message = (
+        "Holders of this role now need a second factor; those without one set it up when "
+        "they next use Goalpath."
+        if body.requires_second_factor
+        else "Holders of this role no longer need a second factor; those who have one keep it."
+    )
+    return redirect_with_flash(request, f"{ROLES.path}/{role_id}", message)
 
 
 @router.post(ROLES.path + "/{id_role}/permissions/{id_permission}/remove")

@@ -28,6 +28,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from goalpath.auth.deps import app_settings
@@ -41,6 +42,7 @@ from goalpath.progress_reports import service as reports
 from goalpath.progress_reports.periods import (
     MAX_NAME_LENGTH,
     SCHOOL_YEAR_START_MONTH,
+    district_of_student,
     period_dates,
 )
 from goalpath.web.admin_pages import AdminActor, path_id, record_id, shown_as_page
@@ -265,7 +267,14 @@ def build_chart(
     )
 
 
-def check_period(settings: Settings, period: str, year: str) -> tuple[str, int, date, date]:
+def check_period(
+    settings: Settings,
+    period: str,
+    year: str,
+    *,
+    session: Session | None = None,
+    id_school_district: int | None = None,
+) -> tuple[str, int, date, date]:
     """The period and year from the query, or a 422 that names the valid periods."""
     period = period.strip()
     if not period or len(period) > MAX_NAME_LENGTH or "\x00" in period:
@@ -279,7 +288,9 @@ def check_period(settings: Settings, period: str, year: str) -> tuple[str, int, 
             "Give the school year by the calendar year in which it starts, such as 2025.",
             errors=[{"field": "year", "message": "Enter a year such as 2025."}],
         )
-    first_day, last_day = period_dates(settings, period, school_year)
+    first_day, last_day = period_dates(
+        settings, period, school_year, session=session, id_school_district=id_school_district
+    )
     return period, school_year, first_day, last_day
 
 
@@ -288,7 +299,14 @@ def family_report(
 ) -> FamilyReport:
     """Everything the report shows, each part read through `authz` as the API reads it:
     404 for a student outside the viewer's scope, 403 for a role without report rights."""
-    period, school_year, first_day, last_day = check_period(settings, period, year)
+    # Period names are the district's, not student data, so they may be checked first.
+    period, school_year, first_day, last_day = check_period(
+        settings,
+        period,
+        year,
+        session=actor.db,
+        id_school_district=district_of_student(actor.db, id_student),
+    )
     actor.authz.require_on_student(RESOURCE, "read", id_student)
     student = actor.authz.fetch(Student, id_student, "student")
     program = actor.db.scalar(

@@ -22,7 +22,15 @@ from starlette.routing import Match
 from starlette.templating import Jinja2Templates
 from starlette.types import Scope
 
-from goalpath.auth.deps import Principal, app_settings, current_principal, now, presented_token
+from goalpath.auth.deps import (
+    Principal,
+    SecondFactorEnrolmentRequired,
+    app_settings,
+    current_principal,
+    now,
+    presented_token,
+)
+from goalpath.auth.second_factor import enrolment_required
 from goalpath.auth.sessions import resolve_session
 from goalpath.authz.grants import Grants, load_grants
 from goalpath.db import DbSession
@@ -43,6 +51,7 @@ templates = Jinja2Templates(
 HOME_PATH = "/"
 SIGN_IN_PATH = "/sign-in"
 CHANGE_PASSWORD_PATH = "/account/password"
+SECOND_FACTOR_PATH = "/account/second-factor"
 FLASH_COOKIE = "goalpath_flash"
 # A flash message lives for one redirect; a minute covers a slow one.
 FLASH_SECONDS = 60
@@ -98,11 +107,13 @@ class Viewer:
 
 
 class PageRedirect(Exception):
-    """Raised where a page cannot be shown; `page_redirect_handler` sends the browser on."""
+    """Raised where a page cannot be shown; `page_redirect_handler` sends the browser on,
+    with `message` shown once on arrival when there is one."""
 
-    def __init__(self, location: str) -> None:
+    def __init__(self, location: str, message: str | None = None) -> None:
         super().__init__(location)
         self.location = location
+        self.message = message
 
 
 class PasswordChangeRequired(PageRedirect):
@@ -110,13 +121,26 @@ class PasswordChangeRequired(PageRedirect):
         super().__init__(CHANGE_PASSWORD_PATH)
 
 
+class SecondFactorEnrolmentPending(PageRedirect):
+    def __init__(self) -> None:
+        super().__init__(
+            SECOND_FACTOR_PATH,
+            "Your role requires a second factor. Set up an authenticator app to continue.",
+        )
+
+
 async def page_redirect_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PageRedirect)
+    response: Response
     if request.headers.get("hx-request") == "true":
         # htmx would follow a 303 inside the page and swap the sign-in form into a
         # fragment; HX-Redirect makes it load the whole page instead.
-        return Response(status_code=200, headers={"HX-Redirect": exc.location})
-    return RedirectResponse(exc.location, status_code=303)
+        response = Response(status_code=200, headers={"HX-Redirect": exc.location})
+    else:
+        response = RedirectResponse(exc.location, status_code=303)
+    if exc.message:
+        set_flash(request, response, exc.message)
+    return response
 
 
 def local_path(target: str | None, default: str = HOME_PATH) -> str:
@@ -160,11 +184,14 @@ def _remember_viewer(request: Request, db: Session, principal: Principal) -> Non
 
 def page_principal(request: Request, db: DbSession) -> Principal:
     """The signed-in principal, or a redirect to the sign-in page (or, with an expired
-    password, to the change-password page)."""
+    password, to the change-password page; without the second factor a role requires,
+    to its set-up page)."""
     try:
         principal = current_principal(request, db)
     except Unauthorized:
         raise PageRedirect(sign_in_location(request)) from None
+    except SecondFactorEnrolmentRequired:
+        raise SecondFactorEnrolmentPending from None
     except Forbidden:
         # current_principal refuses only an expired password, and lets it through to
         # the API's change endpoint alone; its page is the change-password page.
@@ -173,25 +200,45 @@ def page_principal(request: Request, db: DbSession) -> Principal:
     return principal
 
 
-def page_principal_even_if_expired(request: Request, db: DbSession) -> Principal:
-    """For the pages an expired password may still reach: change it, or sign out
-    (SPEC section 4)."""
-    try:
-        return page_principal(request, db)
-    except PasswordChangeRequired:
-        pass
+def _session_principal(request: Request, db: Session) -> Principal:
+    """The session's principal without the checks that confine a session to a few
+    pages, for those pages alone."""
     token, via_cookie = presented_token(request)
     resolved = resolve_session(db, app_settings(request), token or "", now=now(request))
     if resolved is None:
         raise PageRedirect(sign_in_location(request))
     record, user = resolved
-    principal = Principal(user=user, session=record, via_cookie=via_cookie)
+    principal = Principal(
+        user=user,
+        session=record,
+        via_cookie=via_cookie,
+        second_factor_enrolment_required=enrolment_required(db, user),
+    )
     _remember_viewer(request, db, principal)
     return principal
 
 
+def page_principal_even_if_expired(request: Request, db: DbSession) -> Principal:
+    """For the pages an expired password, or a second factor still to be set up, may
+    reach: change the password, or sign out (SPEC sections 4 and 12)."""
+    try:
+        return page_principal(request, db)
+    except (PasswordChangeRequired, SecondFactorEnrolmentPending):
+        return _session_principal(request, db)
+
+
+def page_principal_while_enrolling(request: Request, db: DbSession) -> Principal:
+    """For the second-factor pages, which a role's requirement must not lock out; an
+    expired password is still changed first."""
+    try:
+        return page_principal(request, db)
+    except SecondFactorEnrolmentPending:
+        return _session_principal(request, db)
+
+
 PagePrincipal = Annotated[Principal, Depends(page_principal)]
 ExpiredPagePrincipal = Annotated[Principal, Depends(page_principal_even_if_expired)]
+EnrollingPagePrincipal = Annotated[Principal, Depends(page_principal_while_enrolling)]
 
 
 def viewer_of(request: Request) -> Viewer | None:
@@ -214,7 +261,8 @@ def has_page(request: Request, path: str) -> bool:
 
 
 def navigation(request: Request, viewer: Viewer | None) -> list[dict[str, Any]]:
-    if viewer is None:
+    if viewer is None or viewer.principal.second_factor_enrolment_required:
+        # Every menu page would only send them back to the set-up page.
         return []
     return [
         {"label": link.label, "path": link.path, "current": request.url.path == link.path}
@@ -233,6 +281,11 @@ def redirect_with_flash(request: Request, location: str, message: str) -> Redire
     The message is signed, so another site cannot plant a cookie that makes Goalpath
     show its text."""
     response = RedirectResponse(location, status_code=303)
+    set_flash(request, response, message)
+    return response
+
+
+def set_flash(request: Request, response: Response, message: str) -> None:
     response.set_cookie(
         FLASH_COOKIE,
         _flash_serializer(request).dumps(message),
@@ -242,7 +295,6 @@ def redirect_with_flash(request: Request, location: str, message: str) -> Redire
         secure=app_settings(request).secure_cookies,
         path="/",
     )
-    return response
 
 
 def _take_flash(request: Request) -> str | None:

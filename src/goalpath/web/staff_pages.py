@@ -61,6 +61,7 @@ from goalpath.progress_reports.periods import (
     MIN_YEAR,
     SCHOOL_YEAR_START_MONTH,
     configured_periods,
+    district_of_student,
     period_dates,
 )
 from goalpath.progress_reports.schemas import GenerateInput, GenerationResult, ReportUpdate
@@ -1479,7 +1480,13 @@ def _report_context(request: Request, actor: Actor, id_report: int) -> dict[str,
     dates: tuple[date, date] | None = None
     if report.period and report.year is not None:
         try:
-            dates = period_dates(settings, report.period, report.year)
+            dates = period_dates(
+                settings,
+                report.period,
+                report.year,
+                session=actor.db,
+                id_school_district=district_of_student(actor.db, report.id_student),
+            )
         except ValidationFailed:
             dates = None  # a period no longer configured: shown by name only
     final = report.finalized_at is not None
