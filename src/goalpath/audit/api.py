@@ -26,7 +26,8 @@ from goalpath.audit.queries import (
     export_rows,
 )
 from goalpath.audit.schemas import AuditEventOut, StudentAccessor, StudentAccessors
-from goalpath.authz.deps import Actor, CurrentActor
+from goalpath.authz.actor import Actor
+from goalpath.authz.deps import CurrentActor
 from goalpath.errors import ValidationFailed
 from goalpath.kit.pagination import Page, PageRequest, keyset_page, page_request
 from goalpath.kit.problems import problem_responses

@@ -1,35 +1,17 @@
-"""The acting user of a request: who, with which rights, and the audit trail."""
+"""The acting user of an HTTP request, built once per request for endpoints and pages."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 
 from goalpath.audit.service import AuditTrail
 from goalpath.auth.deps import CurrentPrincipal, request_info
-from goalpath.auth.service import Request as RequestInfo
-from goalpath.authz.grants import Grants, load_grants
+from goalpath.authz.actor import Actor
+from goalpath.authz.grants import load_grants
 from goalpath.authz.service import Authorizer
 from goalpath.db import DbSession
-from goalpath.models import User, UserSession
-
-
-@dataclass(frozen=True)
-class Actor:
-    user: User
-    user_session: UserSession
-    grants: Grants
-    authz: Authorizer
-    audit: AuditTrail
-    info: RequestInfo
-    db: Session
-
-    @property
-    def id_user(self) -> int:
-        return self.user.id_user
 
 
 def current_actor(principal: CurrentPrincipal, request: Request, db: DbSession) -> Actor:

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from goalpath.audit.service import changed_fields
 from goalpath.auth import oidc
 from goalpath.auth.deps import app_settings
-from goalpath.authz.deps import Actor, CurrentActor
+from goalpath.authz.actor import Actor
+from goalpath.authz.deps import CurrentActor
 from goalpath.config import Settings
 from goalpath.districts.identity_provider_schemas import (
     IdentityProvider as IdentityProviderOut,

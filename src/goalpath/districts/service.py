@@ -13,7 +13,7 @@ from sqlalchemy import Integer, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from goalpath.audit.service import changed_fields
-from goalpath.authz.deps import Actor
+from goalpath.authz.actor import Actor
 from goalpath.authz.service import Bindings
 from goalpath.districts.schemas import DistrictInput
 from goalpath.errors import Conflict

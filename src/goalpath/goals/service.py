@@ -20,7 +20,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from goalpath.authz.deps import Actor
+from goalpath.authz.actor import Actor
 from goalpath.errors import Conflict, PreconditionFailed, ValidationFailed
 from goalpath.goals.schemas import GoalInput, GoalUpdate
 from goalpath.kit.etag import check_if_match

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from goalpath.authz.deps import Actor
+from goalpath.authz.actor import Actor
 from goalpath.errors import Conflict, Forbidden, GoalpathError, NotFound, ValidationFailed
 from goalpath.health_notes.crypto import HealthNoteCipher
 from goalpath.health_notes.schemas import MAX_ID, HealthNoteInput, HealthNoteUpdate

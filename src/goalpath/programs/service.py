@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Integer, Select, case, func, literal, null
 from sqlalchemy.orm import Bundle
 
 from goalpath.audit.service import changed_fields
-from goalpath.authz.deps import Actor
+from goalpath.authz.actor import Actor
 from goalpath.authz.scopes import district_condition
 from goalpath.authz.service import Bindings
 from goalpath.districts.service import flush

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from goalpath.authz.deps import Actor
+from goalpath.authz.actor import Actor
 from goalpath.config import Settings
 from goalpath.errors import Conflict, Forbidden, PreconditionFailed, ValidationFailed
 from goalpath.kit.etag import check_if_match

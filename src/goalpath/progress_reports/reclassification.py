@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from goalpath.authz.deps import Actor
+from goalpath.authz.actor import Actor
 from goalpath.config import Settings
 from goalpath.models import Goal, ProgressReport
 from goalpath.progress_reports.generation import Redraft, excerpt, redraft_reports

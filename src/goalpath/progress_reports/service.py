@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 
 from goalpath.audit.service import ALLOWED, AuditTrail
-from goalpath.authz.deps import Actor
+from goalpath.authz.actor import Actor
 from goalpath.authz.service import Bindings
 from goalpath.config import Settings
 from goalpath.errors import Conflict, Forbidden

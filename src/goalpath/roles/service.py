@@ -14,12 +14,13 @@ cannot be deleted: the command line and the demo loader find them by name.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from goalpath.audit.service import DENIED
+from goalpath.authz.actor import Actor
 from goalpath.authz.escalation import require_can_grant_right
 from goalpath.authz.roles import ROLE_DESCRIPTIONS
 from goalpath.authz.service import Bindings
@@ -27,9 +28,6 @@ from goalpath.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from goalpath.kit.pagination import PageRequest, keyset_page
 from goalpath.models import Permission, Role, RolePermission, User
 from goalpath.roles.schemas import PermissionFilters, RoleCreate
-
-if TYPE_CHECKING:
-    from goalpath.authz.deps import Actor
 
 RESOURCE = "role"
 DEFAULT_ROLES = frozenset(ROLE_DESCRIPTIONS)

@@ -13,7 +13,7 @@ from sqlalchemy import Select, case, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Bundle
 
-from goalpath.authz.deps import Actor
+from goalpath.authz.actor import Actor
 from goalpath.authz.explain import explain_student_access
 from goalpath.authz.service import Bindings
 from goalpath.errors import Conflict, Forbidden, NotFound, ValidationFailed

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from goalpath.authz.deps import Actor
+from goalpath.authz.actor import Actor
 from goalpath.authz.service import Bindings
 from goalpath.errors import Conflict, ValidationFailed
 from goalpath.kit.pagination import PageRequest, keyset_page

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 from sqlalchemy import Integer, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +24,7 @@ from goalpath.auth.passwords import Passwords
 from goalpath.auth.policy import check_password, normalise
 from goalpath.auth.sessions import revoke_user_sessions
 from goalpath.auth.tokens import new_token, token_digest
+from goalpath.authz.actor import Actor
 from goalpath.authz.escalation import missing_rights, require_can_grant_role, role_rights
 from goalpath.authz.service import Bindings
 from goalpath.config import Settings
@@ -33,10 +34,6 @@ from goalpath.mail.sender import Mailer, MailError, account_invite_message
 from goalpath.models import PasswordHistory, PasswordResetToken, Role, SchoolDistrict, User
 from goalpath.models.base import utcnow
 from goalpath.users.schemas import UserCreate, UserFilters
-
-if TYPE_CHECKING:
-    # authz.deps imports auth, which imports this module: a runtime import would loop.
-    from goalpath.authz.deps import Actor
 
 logger = logging.getLogger("goalpath.users")
 

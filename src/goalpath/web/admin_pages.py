@@ -35,7 +35,8 @@ from goalpath.auth import second_factor
 from goalpath.auth.deps import app_settings
 from goalpath.auth.events import security_event
 from goalpath.auth.service import reset_second_factor, unlock_account
-from goalpath.authz.deps import Actor, current_actor
+from goalpath.authz.actor import Actor
+from goalpath.authz.deps import current_actor
 from goalpath.authz.roles import RESOURCES, SCOPES
 from goalpath.db import DbSession
 from goalpath.districts import service as districts

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from goalpath.auth.deps import app_settings
-from goalpath.authz.deps import Actor
+from goalpath.authz.actor import Actor
 from goalpath.config import Settings
 from goalpath.errors import ValidationFailed
 from goalpath.goals import service as goals

@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from goalpath.auth.deps import app_settings
-from goalpath.authz.deps import Actor, current_actor
+from goalpath.authz.actor import Actor
+from goalpath.authz.deps import current_actor
 from goalpath.authz.explain import explain_student_access
 from goalpath.config import Settings
 from goalpath.db import DbSession
