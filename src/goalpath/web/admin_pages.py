@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, ParamSpec
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from pydantic import ValidationError
 from sqlalchemy import case, func, null, select
 from sqlalchemy.orm import Bundle
@@ -36,9 +36,7 @@ from goalpath.auth.deps import app_settings
 from goalpath.auth.events import security_event
 from goalpath.auth.service import reset_second_factor, unlock_account
 from goalpath.authz.actor import Actor
-from goalpath.authz.deps import current_actor
 from goalpath.authz.roles import RESOURCES, SCOPES
-from goalpath.db import DbSession
 from goalpath.districts import service as districts
 from goalpath.districts.schemas import DistrictInput, DistrictUpdate
 from goalpath.errors import GoalpathError, NotFound, ValidationFailed
@@ -52,7 +50,7 @@ from goalpath.student_access import service as student_access
 from goalpath.student_access.schemas import MAX_BULK_STUDENTS, BulkStudentAccessInput
 from goalpath.users import service as users
 from goalpath.users.schemas import UserCreate, UserFilters, UserUpdate
-from goalpath.web.pages import ROLE_LABELS, PagePrincipal, redirect_with_flash, render
+from goalpath.web.pages import ROLE_LABELS, PageActor, redirect_with_flash, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -69,16 +67,6 @@ _IDENTIFIER_SEPARATORS = re.compile(r"[\s,;]+")
 
 FormText = Annotated[str, Form()]
 Endpoint = ParamSpec("Endpoint")
-
-
-def admin_actor(principal: PagePrincipal, request: Request, db: DbSession) -> Actor:
-    """The page's signed-in person as the API's `current_actor` makes them: the same
-    grants, authorizer and audit trail, from the page's own principal (which sends a
-    signed-out browser to the sign-in page instead of answering 401)."""
-    return current_actor(principal, request, db)
-
-
-AdminActor = Annotated[Actor, Depends(admin_actor)]
 
 
 # -- sections -----------------------------------------------------------------------
@@ -330,7 +318,7 @@ def staff_by_email(actor: Actor, email: str) -> int | None:
 
 @router.get(ADMIN_PATH)
 @shown_as_page
-def admin_index(request: Request, actor: AdminActor) -> Response:
+def admin_index(request: Request, actor: PageActor) -> Response:
     available = sections_for(actor)
     if not available:
         actor.authz.deny("read", "administration", None, None, "page_not_in_role")
@@ -365,7 +353,7 @@ def _districts_page(
 @router.get(DISTRICTS.path)
 @shown_as_page
 def districts_page(
-    request: Request, actor: AdminActor, limit: str = "", cursor: str = ""
+    request: Request, actor: PageActor, limit: str = "", cursor: str = ""
 ) -> Response:
     return _districts_page(request, actor, page_request(limit, cursor))
 
@@ -373,7 +361,7 @@ def districts_page(
 @router.post(DISTRICTS.path)
 @shown_as_page
 def create_district(
-    request: Request, actor: AdminActor, name: FormText = "", contact_email: FormText = ""
+    request: Request, actor: PageActor, name: FormText = "", contact_email: FormText = ""
 ) -> Response:
     require_section(actor, DISTRICTS)
     values = {"name": name, "contact_email": contact_email}
@@ -420,7 +408,7 @@ def _district_page(
 
 @router.get(DISTRICTS.path + "/{id_school_district}")
 @shown_as_page
-def district_page(request: Request, actor: AdminActor, id_school_district: str) -> Response:
+def district_page(request: Request, actor: PageActor, id_school_district: str) -> Response:
     return _district_page(request, actor, path_id(id_school_district))
 
 
@@ -428,7 +416,7 @@ def district_page(request: Request, actor: AdminActor, id_school_district: str) 
 @shown_as_page
 def update_district(
     request: Request,
-    actor: AdminActor,
+    actor: PageActor,
     id_school_district: str,
     name: FormText = "",
     contact_email: FormText = "",
@@ -493,7 +481,7 @@ def _programs_page(
 @router.get(PROGRAMS.path)
 @shown_as_page
 def programs_page(
-    request: Request, actor: AdminActor, limit: str = "", cursor: str = ""
+    request: Request, actor: PageActor, limit: str = "", cursor: str = ""
 ) -> Response:
     return _programs_page(request, actor, page_request(limit, cursor))
 
@@ -502,7 +490,7 @@ def programs_page(
 @shown_as_page
 def create_program(
     request: Request,
-    actor: AdminActor,
+    actor: PageActor,
     id_school_district: FormText = "",
     name: FormText = "",
     description: FormText = "",
@@ -571,7 +559,7 @@ def _program_page(
 @router.get(PROGRAMS.path + "/{id_program}")
 @shown_as_page
 def program_page(
-    request: Request, actor: AdminActor, id_program: str, limit: str = "", cursor: str = ""
+    request: Request, actor: PageActor, id_program: str, limit: str = "", cursor: str = ""
 ) -> Response:
     return _program_page(request, actor, path_id(id_program), page_request(limit, cursor))
 
@@ -580,7 +568,7 @@ def program_page(
 @shown_as_page
 def add_member(
     request: Request,
-    actor: AdminActor,
+    actor: PageActor,
     id_program: str,
     email: FormText = "",
     is_primary: FormText = "",
@@ -643,7 +631,7 @@ def _member_change(
 @shown_as_page
 def change_member_status(
     request: Request,
-    actor: AdminActor,
+    actor: PageActor,
     id_program: str,
     id_user_program: str,
     status: FormText = "",
@@ -667,7 +655,7 @@ def change_member_status(
 @router.post(PROGRAMS.path + "/{id_program}/members/{id_user_program}/remove")
 @shown_as_page
 def remove_member(
-    request: Request, actor: AdminActor, id_program: str, id_user_program: str
+    request: Request, actor: PageActor, id_program: str, id_user_program: str
 ) -> Response:
     def change(program_id: int, membership_id: int) -> str:
         programs.delete_member(actor, program_id, membership_id)
@@ -709,7 +697,7 @@ def _check_search(search: StaffSearch) -> dict[str, list[str]]:
 @shown_as_page
 def users_page(
     request: Request,
-    actor: AdminActor,
+    actor: PageActor,
     email: str = "",
     role: str = "",
     status: str = "",
@@ -772,7 +760,7 @@ def _new_user_page(request: Request, actor: Actor, state: FormState | None = Non
 
 @router.get(STAFF.path + "/new")
 @shown_as_page
-def new_user_page(request: Request, actor: AdminActor) -> Response:
+def new_user_page(request: Request, actor: PageActor) -> Response:
     return _new_user_page(request, actor)
 
 
@@ -780,7 +768,7 @@ def new_user_page(request: Request, actor: AdminActor) -> Response:
 @shown_as_page
 def create_user(
     request: Request,
-    actor: AdminActor,
+    actor: PageActor,
     name: FormText = "",
     email: FormText = "",
     id_role: FormText = "",
@@ -863,7 +851,7 @@ def _user_page(
 
 @router.get(STAFF.path + "/{id_user}")
 @shown_as_page
-def user_page(request: Request, actor: AdminActor, id_user: str) -> Response:
+def user_page(request: Request, actor: PageActor, id_user: str) -> Response:
     return _user_page(request, actor, path_id(id_user))
 
 
@@ -890,7 +878,7 @@ def _account_change(
 @router.post(STAFF.path + "/{id_user}/role")
 @shown_as_page
 def change_role(
-    request: Request, actor: AdminActor, id_user: str, id_role: FormText = ""
+    request: Request, actor: PageActor, id_user: str, id_role: FormText = ""
 ) -> Response:
     def change(user_id: int) -> str:
         role_id = record_id(id_role)
@@ -907,7 +895,7 @@ def change_role(
 
 @router.post(STAFF.path + "/{id_user}/deactivate")
 @shown_as_page
-def deactivate_user(request: Request, actor: AdminActor, id_user: str) -> Response:
+def deactivate_user(request: Request, actor: PageActor, id_user: str) -> Response:
     def change(user_id: int) -> str:
         user = users.deactivate_account(actor, user_id)
         return f"{user.name}'s account is deactivated and its sessions have ended."
@@ -917,7 +905,7 @@ def deactivate_user(request: Request, actor: AdminActor, id_user: str) -> Respon
 
 @router.post(STAFF.path + "/{id_user}/reactivate")
 @shown_as_page
-def reactivate_user(request: Request, actor: AdminActor, id_user: str) -> Response:
+def reactivate_user(request: Request, actor: PageActor, id_user: str) -> Response:
     def change(user_id: int) -> str:
         user = users.reactivate_account(actor, user_id)
         return f"{user.name}'s account is active again."
@@ -927,7 +915,7 @@ def reactivate_user(request: Request, actor: AdminActor, id_user: str) -> Respon
 
 @router.post(STAFF.path + "/{id_user}/unlock")
 @shown_as_page
-def unlock_user(request: Request, actor: AdminActor, id_user: str) -> Response:
+def unlock_user(request: Request, actor: PageActor, id_user: str) -> Response:
     def change(user_id: int) -> str:
         # As POST /api/v1/users/{id}/unlock does it.
         target: User = actor.authz.fetch(User, user_id, users.RESOURCE, "update")
@@ -939,7 +927,7 @@ def unlock_user(request: Request, actor: AdminActor, id_user: str) -> Response:
 
 @router.post(STAFF.path + "/{id_user}/end-sessions")
 @shown_as_page
-def end_user_sessions(request: Request, actor: AdminActor, id_user: str) -> Response:
+def end_user_sessions(request: Request, actor: PageActor, id_user: str) -> Response:
     def change(user_id: int) -> str:
         ended = users.end_sessions(actor, user_id)
         security_event(
@@ -952,7 +940,7 @@ def end_user_sessions(request: Request, actor: AdminActor, id_user: str) -> Resp
 
 @router.post(STAFF.path + "/{id_user}/second-factor/reset")
 @shown_as_page
-def reset_user_second_factor(request: Request, actor: AdminActor, id_user: str) -> Response:
+def reset_user_second_factor(request: Request, actor: PageActor, id_user: str) -> Response:
     def change(user_id: int) -> str:
         # As DELETE /api/v1/users/{id}/second-factor does it.
         target = users.manageable_account(actor, user_id, "second_factor.reset")
@@ -970,7 +958,7 @@ def reset_user_second_factor(request: Request, actor: AdminActor, id_user: str) 
 
 @router.get(ROLES.path)
 @shown_as_page
-def roles_page(request: Request, actor: AdminActor, limit: str = "", cursor: str = "") -> Response:
+def roles_page(request: Request, actor: PageActor, limit: str = "", cursor: str = "") -> Response:
     require_section(actor, ROLES)
     items, next_cursor = roles.list_roles(actor, page_request(limit, cursor))
     # One grouped query for the page's counts; role rights are global, so a reader of
@@ -1037,7 +1025,7 @@ def _role_page(
 @router.get(ROLES.path + "/{id_role}")
 @shown_as_page
 def role_page(
-    request: Request, actor: AdminActor, id_role: str, limit: str = "", cursor: str = ""
+    request: Request, actor: PageActor, id_role: str, limit: str = "", cursor: str = ""
 ) -> Response:
     return _role_page(request, actor, path_id(id_role), page_request(limit, cursor))
 
@@ -1046,7 +1034,7 @@ def role_page(
 @shown_as_page
 def add_permission(
     request: Request,
-    actor: AdminActor,
+    actor: PageActor,
     id_role: str,
     resource: FormText = "",
     action: FormText = "",
@@ -1087,7 +1075,7 @@ def add_permission(
 @router.post(ROLES.path + "/{id_role}/second-factor")
 @shown_as_page
 def set_role_second_factor(
-    request: Request, actor: AdminActor, id_role: str, requires_second_factor: FormText = ""
+    request: Request, actor: PageActor, id_role: str, requires_second_factor: FormText = ""
 ) -> Response:
     role_id = path_id(id_role)
     require_section(actor, ROLES)
@@ -1116,7 +1104,7 @@ def set_role_second_factor(
 @router.post(ROLES.path + "/{id_role}/permissions/{id_permission}/remove")
 @shown_as_page
 def remove_permission(
-    request: Request, actor: AdminActor, id_role: str, id_permission: str
+    request: Request, actor: PageActor, id_role: str, id_permission: str
 ) -> Response:
     role_id = path_id(id_role)
     permission_id = path_id(id_permission)
@@ -1167,7 +1155,7 @@ def _assignments_page(request: Request, actor: Actor, state: FormState | None = 
 
 @router.get(CASELOADS.path)
 @shown_as_page
-def assignments_page(request: Request, actor: AdminActor) -> Response:
+def assignments_page(request: Request, actor: PageActor) -> Response:
     return _assignments_page(request, actor)
 
 
@@ -1180,7 +1168,7 @@ def parse_identifiers(text: str) -> list[str]:
 @shown_as_page
 def assign_caseload(
     request: Request,
-    actor: AdminActor,
+    actor: PageActor,
     email: FormText = "",
     id_program: FormText = "",
     identifiers: FormText = "",
@@ -1414,7 +1402,7 @@ def _audit_rows(
 @shown_as_page
 def audit_page(
     request: Request,
-    actor: AdminActor,
+    actor: PageActor,
     student: str = "",
     user: str = "",
     action: str = "",
@@ -1456,7 +1444,7 @@ def audit_page(
 @shown_as_page
 def audit_export(
     request: Request,
-    actor: AdminActor,
+    actor: PageActor,
     student: str = "",
     user: str = "",
     action: str = "",

@@ -45,8 +45,8 @@ from goalpath.progress_reports.periods import (
     district_of_student,
     period_dates,
 )
-from goalpath.web.admin_pages import AdminActor, path_id, record_id, shown_as_page
-from goalpath.web.pages import templates
+from goalpath.web.admin_pages import path_id, record_id, shown_as_page
+from goalpath.web.pages import PageActor, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -450,7 +450,7 @@ def _filename(report: FamilyReport, extension: str) -> str:
 @router.get("/students/{id_student}/family-report.pdf")
 @shown_as_page
 def family_report_pdf(
-    request: Request, actor: AdminActor, id_student: str, period: str = "", year: str = ""
+    request: Request, actor: PageActor, id_student: str, period: str = "", year: str = ""
 ) -> Response:
     report = family_report(actor, app_settings(request), path_id(id_student), period, year)
     content = render_pdf(report)
@@ -465,7 +465,7 @@ def family_report_pdf(
 @router.get("/students/{id_student}/family-report.csv")
 @shown_as_page
 def family_report_csv(
-    request: Request, actor: AdminActor, id_student: str, period: str = "", year: str = ""
+    request: Request, actor: PageActor, id_student: str, period: str = "", year: str = ""
 ) -> Response:
     report = family_report(actor, app_settings(request), path_id(id_student), period, year)
     record_export(actor, report, "csv")

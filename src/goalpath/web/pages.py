@@ -32,6 +32,8 @@ from goalpath.auth.deps import (
 )
 from goalpath.auth.second_factor import enrolment_required
 from goalpath.auth.sessions import resolve_session
+from goalpath.authz.actor import Actor
+from goalpath.authz.deps import current_actor
 from goalpath.authz.grants import Grants, load_grants
 from goalpath.db import DbSession
 from goalpath.errors import Forbidden, Unauthorized
@@ -237,6 +239,16 @@ def page_principal_while_enrolling(request: Request, db: DbSession) -> Principal
 
 
 PagePrincipal = Annotated[Principal, Depends(page_principal)]
+
+
+def page_actor(principal: PagePrincipal, request: Request, db: DbSession) -> Actor:
+    """The API's actor (authz, audit trail, request time and IP) for the page's
+    signed-in principal: built by the API's own `current_actor`, so a page decides
+    access exactly as an API request by the same user would."""
+    return current_actor(principal, request, db)
+
+
+PageActor = Annotated[Actor, Depends(page_actor)]
 ExpiredPagePrincipal = Annotated[Principal, Depends(page_principal_even_if_expired)]
 EnrollingPagePrincipal = Annotated[Principal, Depends(page_principal_while_enrolling)]
 

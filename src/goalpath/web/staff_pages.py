@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, NamedTuple, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
@@ -32,10 +32,8 @@ from starlette.responses import Response
 
 from goalpath.auth.deps import app_settings
 from goalpath.authz.actor import Actor
-from goalpath.authz.deps import current_actor
 from goalpath.authz.explain import explain_student_access
 from goalpath.config import Settings
-from goalpath.db import DbSession
 from goalpath.errors import GoalpathError, NotFound, ValidationFailed
 from goalpath.goals import service as goals
 from goalpath.goals.schemas import GoalInput, GoalUpdate
@@ -69,7 +67,7 @@ from goalpath.progress_reports.schemas import GenerateInput, GenerationResult, R
 from goalpath.students import service as students
 from goalpath.students.schemas import MAX_ID
 from goalpath.web.charts import school_year_days, weekly_bar_chart, weekly_counts
-from goalpath.web.pages import PagePrincipal, has_page, redirect_with_flash, render
+from goalpath.web.pages import PageActor, has_page, redirect_with_flash, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -91,19 +89,6 @@ YEARS_AHEAD = 1
 
 FormText = Annotated[str, Form()]
 Model = TypeVar("Model", bound=BaseModel)
-
-
-# -- the actor ----------------------------------------------------------------------
-
-
-def page_actor(principal: PagePrincipal, request: Request, db: DbSession) -> Actor:
-    """The API's actor (authz, audit trail, request time and IP) for the page's
-    signed-in principal: built by the API's own `current_actor`, so a page decides
-    access exactly as an API request by the same user would."""
-    return current_actor(principal, request, db)
-
-
-PageActor = Annotated[Actor, Depends(page_actor)]
 
 
 # -- form state and validation --------------------------------------------------------
