@@ -11,15 +11,21 @@ from fastapi import FastAPI
 
 from goalpath import __version__
 from goalpath.audit.api import router as audit_router
+from goalpath.audit.pages import router as audit_pages
 from goalpath.auth.api import router as auth_router
 from goalpath.auth.oidc_pages import router as oidc_pages_router
 from goalpath.auth.pages import router as auth_pages_router
 from goalpath.config import Settings, get_settings
 from goalpath.db import Database
 from goalpath.districts.api import router as districts_router
+from goalpath.districts.district_pages import router as district_pages
 from goalpath.districts.identity_providers import router as identity_providers_router
+from goalpath.errors import GoalpathError
 from goalpath.goals.api import router as goals_router
+from goalpath.goals.pages import router as goal_pages
 from goalpath.health_notes.api import router as health_notes_router
+from goalpath.health_notes.pages import router as health_note_pages
+from goalpath.home.pages import router as home_pages
 from goalpath.kit.bodylimit import BodyLimitMiddleware
 from goalpath.kit.client_ip import scope_client_ip
 from goalpath.kit.csrf import CSRF_COOKIE, CSRF_HEADER, GoalpathCSRFMiddleware
@@ -32,19 +38,44 @@ from goalpath.models.base import utcnow
 from goalpath.ops.api import router as ops_router
 from goalpath.ops.docs import docs_router, mount_static
 from goalpath.programs.api import router as programs_router
+from goalpath.programs.pages import router as program_pages
 from goalpath.progress_events.api import router as progress_events_router
+from goalpath.progress_events.pages import router as progress_event_pages
 from goalpath.progress_reports.api import router as progress_reports_router
+from goalpath.progress_reports.family_report import router as family_report_pages
+from goalpath.progress_reports.pages import router as progress_report_pages
 from goalpath.roles.api import router as roles_router
+from goalpath.roles.pages import router as role_pages
 from goalpath.student_access.api import router as student_access_router
+from goalpath.student_access.pages import router as student_access_pages
 from goalpath.students.api import router as students_router
+from goalpath.students.pages import router as student_pages
+from goalpath.students.record_pages import router as student_record_pages
 from goalpath.users.api import router as users_router
+from goalpath.users.pages import router as user_pages
 from goalpath.users.service import passwords_from
-from goalpath.web.admin_pages import router as admin_pages_router
-from goalpath.web.family_report import router as family_report_router
-from goalpath.web.pages import PageRedirect, page_redirect_handler
-from goalpath.web.staff_pages import router as staff_pages_router
+from goalpath.web.admin import router as admin_pages
+from goalpath.web.pages import PageRedirect, page_error_handler, page_redirect_handler
 
 API_PREFIX = "/api/v1"
+# Each domain's HTML pages, beside its API (the administration index first).
+PAGE_ROUTERS = (
+    admin_pages,
+    district_pages,
+    program_pages,
+    user_pages,
+    role_pages,
+    student_access_pages,
+    audit_pages,
+    # /students/new before /students/{id_student}.
+    student_record_pages,
+    student_pages,
+    goal_pages,
+    progress_event_pages,
+    health_note_pages,
+    progress_report_pages,
+    family_report_pages,
+)
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -74,6 +105,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.mailer = mailer_from_settings(settings)
     install_problem_handlers(app)
     app.add_exception_handler(PageRedirect, page_redirect_handler)
+    app.add_exception_handler(GoalpathError, page_error_handler)
     app.add_middleware(
         GoalpathCSRFMiddleware,
         secret=settings.signing_key(),
@@ -100,11 +132,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.include_router(ops_router)
     app.include_router(docs_router)
+    # Before the sign-in pages, whose router still answers "/" for older setups.
+    app.include_router(home_pages)
     app.include_router(auth_pages_router)
     app.include_router(oidc_pages_router)
-    app.include_router(admin_pages_router)
-    app.include_router(family_report_router)
-    app.include_router(staff_pages_router)
+    for pages in PAGE_ROUTERS:
+        app.include_router(pages)
     app.include_router(auth_router, prefix=API_PREFIX)
     for router in (
         users_router,

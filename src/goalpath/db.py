@@ -134,9 +134,15 @@ def _write_kept(session: Session) -> None:
 
 @event.listens_for(Session, "after_begin")
 def _begin_immediate(
-    session: Session, _transaction: SessionTransaction, connection: Connection
+    session: Session, transaction: SessionTransaction, connection: Connection
 ) -> None:
-    if session.info.get(_IMMEDIATE) and connection.dialect.name == "sqlite":
+    # A savepoint (a page's change that may be refused) begins inside the transaction
+    # that already holds the lock.
+    if (
+        session.info.get(_IMMEDIATE)
+        and transaction.parent is None
+        and connection.dialect.name == "sqlite"
+    ):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 

@@ -4,6 +4,8 @@ counts that do not grow with the page size (SPEC sections 5, 6, 9 and 10)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -29,8 +31,6 @@ from goalpath.models import (
     UserProgram,
     UserStudent,
 )
-from goalpath.web.admin_pages import router as admin_router
-from goalpath.web.family_report import router as family_router
 from tests.conftest import Clock
 from tests.fixtures import demo
 from tests.fixtures.factories import DEFAULT_PASSWORD, make_user
@@ -52,15 +52,8 @@ HUGE = "x" * 20_000
 
 
 def with_admin_pages(app: FastAPI) -> FastAPI:
-    """The app with the sign-in, administration and family report pages, whether or not
-    create_app includes them yet."""
-    with_pages(app)
-    paths = {getattr(route, "path", None) for route in app.routes}
-    if "/admin/users" not in paths:
-        app.include_router(admin_router)
-    if "/students/{id_student}/family-report.pdf" not in paths:
-        app.include_router(family_router)
-    return app
+    """The app with its pages (create_app includes every page router)."""
+    return with_pages(app)
 
 
 @pytest.fixture
@@ -232,7 +225,7 @@ def test_records_of_another_district_are_404(
     ):
         response = pages.get(path)
         assert response.status_code == 404, path
-        assert "not a record you have access to" in response.text
+        assert "you do not have access to it" in response.text
     # Nor can a form reach them.
     response = post(pages, f"/admin/users/{other.case_manager}/deactivate")
     assert response.status_code == 404
@@ -248,7 +241,13 @@ def test_a_district_admin_cannot_create_a_counselor(
     pages: TestClient, database: Database, settings: Settings, staff: demo.DemoStaff
 ) -> None:
     sign_in_demo(pages, settings, DISTRICT_ADMIN)
+    # The form offers only the roles a district administrator may give.
+    form = pages.get("/admin/users/new").text
+    offered = re.findall(r'<option value="(\d+)"', form)
+    assert str(role_id(database, "case_manager")) in offered
+    assert str(role_id(database, "counselor")) not in offered
     before = last_audit_id(database)
+    # Posted anyway, it is refused in words.
     response = post(
         pages,
         "/admin/users",
@@ -262,7 +261,8 @@ def test_a_district_admin_cannot_create_a_counselor(
     )
     assert response.status_code == 403
     assert ESCALATION in response.text
-    assert "health_note:read:assigned" in response.text
+    assert "read health notes of the students assigned to them" in response.text
+    assert "health_note:read:assigned" not in response.text
     # The form comes back as typed, without the password.
     assert 'value="rosa.delgado@riverbend-usd.example"' in response.text
     assert GOOD_PASSWORD not in response.text
@@ -398,8 +398,15 @@ def test_deactivate_reactivate_unlock_and_end_sessions(
         )
     page = pages.get(f"/admin/users/{elena}").text
     assert "Locked" in page
+    # The Locked filter lists the locked account, and no other.
+    locked = pages.get("/admin/users", params={"status": "locked"})
+    assert locked.status_code == 200
+    listed = set(re.findall(r'href="/admin/users/(\d+)"', table_body(locked.text)))
+    assert listed == {str(elena)}
     page = flash_after(pages, post(pages, f"/admin/users/{elena}/unlock"))
     assert "account is unlocked" in page
+    after = pages.get("/admin/users", params={"status": "locked"}).text
+    assert f'href="/admin/users/{elena}"' not in after
     with database.session_scope() as session:
         unlocked = session.get(User, elena)
         assert unlocked is not None
@@ -538,7 +545,9 @@ def test_role_permissions_are_added_and_removed_with_the_guard(
         f"/admin/roles/{nurse_role}/permissions",
         {"resource": "goal", "action": "read", "scope": "program"},
     )
-    assert "The role now has the permission goal:read:program." in flash_after(pages, response)
+    assert "Holders of the role can now read goals in their programs." in flash_after(
+        pages, response
+    )
     with database.session_scope() as session:
         id_permission = session.scalar(
             select(Permission.id_permission).where(
@@ -596,7 +605,8 @@ def test_a_role_editor_cannot_add_a_right_they_lack(
         {"resource": "health_note", "action": "read", "scope": "assigned"},
     )
     assert refused.status_code == 403
-    assert "You can only add a right you hold at the same or a wider scope" in refused.text
+    refusal = "You can only add a right you hold yourself: you cannot read health notes"
+    assert refusal in refused.text
     assert count(database, RolePermission, RolePermission.id_role == case_manager) == before
 
 
@@ -676,10 +686,26 @@ def test_the_audit_trail_filters_and_exports_what_the_api_does(
     assert export.status_code == 200
     assert export.headers["content-type"].startswith("text/csv")
     lines = export.text.strip().splitlines()
-    assert lines[0].startswith("id_audit_event,occurred_at,id_user")
-    assert all(f",{id_student}," in line for line in lines[1:])
+    assert lines[0].startswith("id_audit_event,occurred_at,id_user,user_name,user_email")
+    assert all(f",{id_student},{identifier}," in line for line in lines[1:])
+    # Names and identifiers beside the ids: the case manager's read is named.
+    exported = list(csv.DictReader(io.StringIO(export.text)))
+    assert any(
+        row["user_name"] == "Elena Castillo" and row["user_email"] == demo_email(CASE_MANAGER)
+        for row in exported
+    )
+    assert {row["student_identifier"] for row in exported} == {identifier}
     (row,) = audit_rows(database, after=before, action="export", resource="audit_event")
     assert row["id_student"] == id_student
+
+    # Actions and kinds of records are offered as choices.
+    choices = pages.get("/audit-events").text
+    assert '<select id="action" name="action"' in choices
+    assert '<option value="login.failed">Sign-in failed</option>' in choices
+    assert '<select id="resource" name="resource"' in choices
+    assert '<option value="health_note">' in choices
+    chosen = pages.get("/audit-events", params={"action": "export"}).text
+    assert '<option value="export" selected>' in chosen
 
     refused = pages.get("/audit-events", params={"date_from": "2026-09-31"})
     assert refused.status_code == 422

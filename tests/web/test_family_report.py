@@ -169,6 +169,7 @@ def test_the_pdf_holds_goals_reports_and_counts_but_no_event(
     assert response.headers["cache-control"] == "no-store"
     assert "attachment;" in response.headers["content-disposition"]
     assert response.content.startswith(b"%PDF-")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "family-report.pdf").write_bytes(response.content)
     assert elapsed < 10
 

@@ -81,7 +81,7 @@ def test_sign_in_with_the_keyboard_only(page: Page, user: int) -> None:
     page.keyboard.type(DEFAULT_PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("My students")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Today")
     expect(page.get_by_role("main")).to_contain_text(NAME)
     expect(page.get_by_role("navigation", name="Main")).to_be_visible()
     expect(page.get_by_role("contentinfo")).to_be_visible()
@@ -175,7 +175,7 @@ def test_forgotten_password_by_email(page: Page, user: int, mail: SmtpServer) ->
     expect(page.get_by_role("alert")).to_contain_text(GENERIC_FAILURE)
     sign_in(page, password=NEW_PASSWORD)
     page.wait_for_url(re.compile(r"/$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("My students")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Today")
 
     # The link works once.
     page.goto(link)
@@ -221,7 +221,7 @@ def test_change_password(page: Page, user: int, live_server: LiveServer) -> None
     # Still signed in, on a new session token; the other session has ended.
     assert session_cookie(page) != before
     page.reload()
-    expect(page.get_by_role("heading", level=1)).to_have_text("My students")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Today")
     assert api_me(live_server, other) == 401
     assert api_login(live_server, NEW_PASSWORD)
 

@@ -282,7 +282,8 @@ def test_menu_follows_permissions_and_mounted_pages(
         "/admin/roles",
         "/audit-events",
     ]
-    assert menus[EMAIL] == ["/"]
+    # A case manager reaches her students and her reports from the menu.
+    assert menus[EMAIL] == ["/", "/students", "/reports"]
 
 
 def test_form_token_is_read_from_any_form_body_and_the_body_still_arrives(

@@ -34,7 +34,6 @@ from goalpath.models import (
     UserStudent,
 )
 from goalpath.models.base import utcnow
-from goalpath.web.staff_pages import router as staff_pages_router
 from tests.fixtures import demo
 from tests.fixtures.statements import count_statements
 from tests.web.conftest import with_pages
@@ -68,12 +67,8 @@ def serves(app: FastAPI, path: str, method: str = "GET") -> bool:
 
 
 def with_staff_pages(app: FastAPI) -> FastAPI:
-    """The app with the sign-in pages and the staff pages, whether or not create_app
-    includes them yet."""
-    with_pages(app)
-    if not serves(app, "/students"):
-        app.include_router(staff_pages_router)
-    return app
+    """The app with its pages (create_app includes every page router)."""
+    return with_pages(app)
 
 
 @pytest.fixture
@@ -983,7 +978,7 @@ def test_a_large_tree_gets_one_move_form(
 
 
 def test_the_current_period_follows_the_configured_ranges(settings: Settings) -> None:
-    from goalpath.web.staff_pages import current_period, school_year_label
+    from goalpath.progress_reports.periods import current_period, school_year_label
 
     assert current_period(settings, date(2026, 11, 25)) == ("Q2", 2026)
     assert current_period(settings, date(2026, 8, 1)) == ("Q1", 2026)
@@ -997,7 +992,7 @@ def test_the_current_period_follows_the_configured_ranges(settings: Settings) ->
 
 
 def test_a_deep_tree_is_built_without_recursion() -> None:
-    from goalpath.web.staff_pages import build_tree
+    from goalpath.goals.tree import build_tree
 
     depth = 5000
     records = [
@@ -1015,7 +1010,8 @@ def test_a_deep_tree_is_built_without_recursion() -> None:
 
 
 def test_weekly_counts_and_the_chart() -> None:
-    from goalpath.web.charts import school_year_days, weekly_bar_chart, weekly_counts
+    from goalpath.progress_reports.periods import school_year_days
+    from goalpath.web.charts import weekly_bar_chart, weekly_counts
 
     first, last = school_year_days(2026)
     assert (first, last) == (date(2026, 8, 1), date(2027, 6, 30))

@@ -141,7 +141,14 @@ def _csv(rows: Sequence[Any]) -> str:
     summary="Export the audit trail as CSV (the export is itself audited)",
 )
 def export_audit_events(actor: CurrentActor, filters: Filters) -> Response:
-    rows = export_rows(actor.db, _readable(actor), filters, limit=MAX_EXPORT_ROWS)
+    rows = export_rows(
+        actor.db,
+        _readable(actor),
+        filters,
+        limit=MAX_EXPORT_ROWS,
+        user_visible=actor.authz.readable("user"),
+        student_visible=actor.authz.readable("student"),
+    )
     if len(rows) > MAX_EXPORT_ROWS:
         # A record of access is useful only when complete: refuse rather than cut it.
         raise ValidationFailed(

@@ -8,23 +8,26 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, null, select
 from sqlalchemy.orm import Session
 
 from goalpath.audit.service import DENIED
 from goalpath.errors import ValidationFailed
 from goalpath.kit.pagination import PageRequest, decode_cursor
-from goalpath.models import AuditEvent, User
+from goalpath.models import AuditEvent, Student, User
 
 EXPORT_COLUMNS = (
     "id_audit_event",
     "occurred_at",
     "id_user",
+    "user_name",
+    "user_email",
     "ip",
     "action",
     "resource",
     "record_id",
     "id_student",
+    "student_identifier",
     "outcome",
     "details",
 )
@@ -100,13 +103,34 @@ def audit_events(readable: ColumnElement[bool], filters: AuditFilters) -> Select
 
 
 def export_rows(
-    session: Session, readable: ColumnElement[bool], filters: AuditFilters, *, limit: int
+    session: Session,
+    readable: ColumnElement[bool],
+    filters: AuditFilters,
+    *,
+    limit: int,
+    user_visible: ColumnElement[bool],
+    student_visible: ColumnElement[bool],
 ) -> Sequence[Any]:
     """Newest first, plain column tuples (no ORM objects for up to `limit` rows); one
-    row more than `limit` is read so the caller can tell the export would be cut."""
-    columns = [getattr(AuditEvent, name) for name in EXPORT_COLUMNS]
+    row more than `limit` is read so the caller can tell the export would be cut.
+
+    Each row names its person and student beside their ids, where the reader may read
+    that account (`user_visible`) or student (`student_visible`); else the name is
+    empty, as on the page."""
+    named = {
+        "user_name": case((user_visible, User.name), else_=null()),
+        "user_email": case((user_visible, User.email), else_=null()),
+        "student_identifier": case((student_visible, Student.identifier), else_=null()),
+    }
+    columns = [
+        named[name].label(name) if name in named else getattr(AuditEvent, name)
+        for name in EXPORT_COLUMNS
+    ]
     statement = (
         select(*columns)
+        .select_from(AuditEvent)
+        .outerjoin(User, User.id_user == AuditEvent.id_user)
+        .outerjoin(Student, Student.id_student == AuditEvent.id_student)
         .where(readable, *filters.conditions())
         .order_by(AuditEvent.id_audit_event.desc())
         .limit(limit + 1)

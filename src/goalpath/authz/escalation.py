@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from goalpath.audit.service import DENIED, AuditTrail
 from goalpath.authz.grants import Grants
+from goalpath.authz.wording import right_in_words, rights_in_words
 from goalpath.errors import Forbidden
 from goalpath.models import Permission, RolePermission
 
@@ -38,7 +39,9 @@ def require_can_grant_role(
             details={"reason": "own_role", "id_role": id_role},
         )
         raise Forbidden("Nobody can change their own role.")
-    missing = missing_rights(grants, role_rights(session, id_role))
+    rights = role_rights(session, id_role)
+    lacking = [right for right in rights if not grants.holds(*right)]
+    missing = missing_rights(grants, rights)
     if missing:
         audit.record_now(
             "grant_role",
@@ -48,8 +51,9 @@ def require_can_grant_role(
             details={"reason": "escalation", "id_role": id_role, "missing": missing},
         )
         raise Forbidden(
-            "You can only grant a role whose every right you hold at the same or a wider "
-            "scope; you lack: " + ", ".join(missing)
+            "You can only grant a role whose every right you hold yourself. This role would "
+            f"also let them {rights_in_words(lacking)}.",
+            errors=[{"field": "id_role", "message": "Choose a role you may grant."}],
         )
 
 
@@ -65,6 +69,8 @@ def require_can_grant_right(
             details={"reason": "escalation", "right": ":".join(right)},
         )
         raise Forbidden(
-            "You can only add a right you hold at the same or a wider scope, and never "
-            "to your own role."
+            "You can only add a right you hold yourself, and never to your own role."
+            if grants.id_role == id_role
+            else "You can only add a right you hold yourself: you cannot "
+            f"{right_in_words(*right)}.",
         )

@@ -9,6 +9,8 @@ from goalpath.models import Role
 
 C, R, U, D, S = "create", "read", "update", "delete", "read_sensitive"
 CRUD = (C, R, U, D)
+# Every action a permission can name.
+ACTIONS = (C, R, U, D, S)
 
 RESOURCES = (
     "school_district",

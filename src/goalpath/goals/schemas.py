@@ -2,8 +2,8 @@
 
 The tree is written out without recursion: a chain of goals may be deeper than Python's
 recursion limit (and JSON encoders recurse per nesting level), so `render_tree` walks
-it with an explicit stack. `GoalNode` stays a recursive model so the OpenAPI document
-describes the shape exactly.
+it with the explicit stack of `goals.tree.Forest`. `GoalNode` stays a recursive model so
+the OpenAPI document describes the shape exactly.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator
 
+from goalpath.goals.tree import Forest
 from goalpath.kit.schemas import Output, StrictInput
 
 MAX_ID = 2**31 - 1
@@ -74,31 +75,24 @@ class GoalTree(Output):
 
 
 def _chunks(goals: Sequence[Any]) -> Iterator[str]:
-    present = {goal.id_goal for goal in goals}
-    children: dict[int | None, list[Any]] = {}
-    for goal in goals:
-        # A goal whose parent the user cannot see is shown as a root, not dropped.
-        parent = goal.id_goal_parent if goal.id_goal_parent in present else None
-        children.setdefault(parent, []).append(goal)
     yield '{"items":['
-    stack = [iter(children.get(None, []))]
     needs_comma = [False]
-    while stack:
-        goal = next(stack[-1], None)
-        if goal is None:
-            stack.pop()
+    for step in Forest(goals).walk():
+        if step.goal is None:
+            # Closes a goal's children and the goal itself.
             needs_comma.pop()
-            # Closes a node's children and the node; the last one closes the roots.
-            yield "]}" if stack else "]"
+            yield "]}"
             continue
         if needs_comma[-1]:
             yield ","
         needs_comma[-1] = True
-        node = Goal.model_validate(goal).model_dump_json()
-        yield node[:-1] + ',"children":['
-        stack.append(iter(children.get(goal.id_goal, [])))
-        needs_comma.append(False)
-    yield ',"next_cursor":null}'
+        node = Goal.model_validate(step.goal).model_dump_json()[:-1]
+        if step.has_children:
+            yield node + ',"children":['
+            needs_comma.append(False)
+        else:
+            yield node + ',"children":[]}'
+    yield '],"next_cursor":null}'
 
 
 def render_tree(goals: Sequence[Any]) -> bytes:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Response
 
 from goalpath.authz.deps import CurrentActor
 from goalpath.health_notes import service
-from goalpath.health_notes.crypto import HealthNoteCipher
+from goalpath.health_notes.crypto import HealthNoteCipher, note_cipher
 from goalpath.health_notes.schemas import MAX_ID, HealthNote, HealthNoteInput, HealthNoteUpdate
 from goalpath.kit.pagination import Page, PageRequest, page_request
 from goalpath.kit.problems import problem_responses
@@ -21,17 +21,6 @@ NoteId = Annotated[int, Path(ge=1, le=MAX_ID, description="id_health_note")]
 _HIDDEN = "Absent, outside your scope, or you may not read health notes"
 _UNDECRYPTABLE = "A note cannot be decrypted with the configured keys"
 _EXPIRED = "The password has expired and must be changed first"
-
-
-def note_cipher(request: Request) -> HealthNoteCipher:
-    """One cipher per app, built on first use: the keys are parsed once, and an app made
-    with other settings (another key list) gets its own."""
-    state = request.app.state
-    cipher: HealthNoteCipher | None = getattr(state, "health_note_cipher", None)
-    if cipher is None:
-        cipher = HealthNoteCipher.from_settings(state.settings)
-        state.health_note_cipher = cipher
-    return cipher
 
 
 Cipher = Annotated[HealthNoteCipher, Depends(note_cipher)]

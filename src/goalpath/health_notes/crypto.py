@@ -8,6 +8,7 @@ decryption tries each, so adding a new key at the front and re-encrypting with
 from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from starlette.requests import HTTPConnection
 
 from goalpath.config import Settings
 
@@ -38,3 +39,15 @@ class HealthNoteCipher:
 
 def new_key() -> str:
     return Fernet.generate_key().decode("ascii")
+
+
+def note_cipher(request: HTTPConnection) -> HealthNoteCipher:
+    """The app's cipher (for the API's endpoints and the pages alike), built on first
+    use: the keys are parsed once, and an app made with other settings (another key
+    list) gets its own."""
+    state = request.app.state
+    cipher: HealthNoteCipher | None = getattr(state, "health_note_cipher", None)
+    if cipher is None:
+        cipher = HealthNoteCipher.from_settings(state.settings)
+        state.health_note_cipher = cipher
+    return cipher

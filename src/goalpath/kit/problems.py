@@ -57,16 +57,17 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return fields
 
 
-def install_problem_handlers(app: FastAPI) -> None:
-    async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, GoalpathError)
-        headers = None
-        if isinstance(exc, TooManyRequests):
-            headers = {"Retry-After": str(exc.retry_after)}
-        return problem_response(
-            exc.status_code, exc.detail, title=exc.title, errors=exc.errors, headers=headers
-        )
+async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GoalpathError)
+    headers = None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
+    return problem_response(
+        exc.status_code, exc.detail, title=exc.title, errors=exc.errors, headers=headers
+    )
 
+
+def install_problem_handlers(app: FastAPI) -> None:
     async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         return problem_response(

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from goalpath.authz.service import Authorizer, Bindings
 from goalpath.config import Settings
 from goalpath.errors import Conflict, Forbidden, ValidationFailed
+from goalpath.goals.tree import nearest_above, report_roots
 from goalpath.models import Goal, Program, ProgressEvent, ProgressReport, Student
 from goalpath.progress_reports.periods import (
     district_of_program,
@@ -126,61 +127,6 @@ def draft_summary(root: RootGoal, first_day: date, last_day: date) -> str:
     return "\n".join(lines)
 
 
-def _root_of(parent_of: dict[int, int | None]) -> dict[int, int]:
-    """For every goal, the root goal above it (a root is its own root).
-
-    A goal whose chain of parents leaves the loaded set (a parent the user cannot read)
-    belongs to no root: its events are reported nowhere rather than under a guess.
-    Each goal is walked once; a chain stops at the first goal already placed."""
-    placed: dict[int, int | None] = {}
-    for id_goal in parent_of:
-        chain: list[int] = []
-        current = id_goal
-        root: int | None = None
-        while True:
-            if current in placed:
-                root = placed[current]
-                break
-            if current not in parent_of or current in chain:
-                break
-            chain.append(current)
-            parent = parent_of[current]
-            if parent is None:
-                root = current
-                break
-            current = parent
-        for member in chain:
-            placed[member] = root
-    return {id_goal: root for id_goal, root in placed.items() if root is not None}
-
-
-def _nearest_target(parent_of: dict[int, int | None], targets: set[int]) -> dict[int, int]:
-    """For every goal at or under one of `targets`, the nearest target above it.
-
-    As `_root_of`, but a chain stops at a target instead of a root: a report's goal is
-    a root when it is drafted, yet may have been moved under another goal since, and
-    its report still covers its own subtree. A target outside `parent_of` (a goal the
-    user cannot read) still gathers the events logged on it directly."""
-    placed: dict[int, int | None] = {target: target for target in targets}
-    for id_goal in parent_of:
-        chain: list[int] = []
-        walked: set[int] = set()
-        current: int | None = id_goal
-        found: int | None = None
-        while current is not None:
-            if current in placed:
-                found = placed[current]
-                break
-            if current in walked or current not in parent_of:
-                break
-            chain.append(current)
-            walked.add(current)
-            current = parent_of[current]
-        for member in chain:
-            placed[member] = found
-    return {id_goal: target for id_goal, target in placed.items() if target is not None}
-
-
 def _not_sensitive() -> ColumnElement[bool]:
     return or_(ProgressEvent.is_sensitive.is_(None), ProgressEvent.is_sensitive.is_(False))
 
@@ -202,7 +148,7 @@ def _write_redrafts(session: Session, redrafts: list[dict[str, Any]], moment: da
 
 def _roots(goals: Sequence[Any], only: int | None) -> tuple[dict[int, RootGoal], dict[int, int]]:
     """The root goals to report on (all, or only `only`) and each goal's root."""
-    root_of = _root_of({goal.id_goal: goal.id_goal_parent for goal in goals})
+    root_of = report_roots({goal.id_goal: goal.id_goal_parent for goal in goals})
     roots = {
         goal.id_goal: RootGoal(goal.id_goal, goal.id_student)
         for goal in goals
@@ -481,7 +427,9 @@ def redraft_reports(
             )
         )
     }
-    target_of = _nearest_target(parent_of, {draft.id_goal for draft in drafts})
+    # A report's goal is a root when it is drafted, yet may have been moved under
+    # another goal since: its report still covers its own subtree.
+    target_of = nearest_above(parent_of, {draft.id_goal for draft in drafts})
     events = session.execute(
         select(
             ProgressEvent.id_goal,

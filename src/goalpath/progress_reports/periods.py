@@ -1,4 +1,9 @@
-"""Reporting periods: named date ranges of a school year (SPEC section 8).
+"""School years and reporting periods, the one place their dates are worked out
+(SPEC section 8).
+
+A school year starts on 1 August and is named by the calendar year it starts in; its
+days of school run from 1 August to 30 June. Reporting periods are named date ranges
+of a school year.
 
 A report's `year` is the calendar year in which its school year starts. A period is a
 range of month-days, and each month-day is placed by one rule:
@@ -33,6 +38,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -47,6 +53,13 @@ SCHOOL_YEAR_START_MONTH = 8
 # A school year's start year; the end date of its last period must stay in range.
 MIN_YEAR = 1900
 MAX_YEAR = 9998
+
+# The days a school year's charts and family report cover: 1 August to 30 June.
+SCHOOL_YEAR_FIRST = (SCHOOL_YEAR_START_MONTH, 1)
+SCHOOL_YEAR_LAST = (6, 30)
+# Years offered in the period pickers around the current school year.
+YEARS_BACK = 3
+YEARS_AHEAD = 1
 
 DEFAULT_PERIODS: dict[str, tuple[str, str]] = {
     "Q1": ("08-01", "10-15"),
@@ -254,3 +267,58 @@ def period_range(
     start = datetime(first.year, first.month, first.day, tzinfo=UTC)
     after = last + timedelta(days=1)
     return start, datetime(after.year, after.month, after.day, tzinfo=UTC)
+
+
+# -- school years -----------------------------------------------------------------------
+
+
+def school_year_of(day: date) -> int:
+    return day.year if day.month >= SCHOOL_YEAR_START_MONTH else day.year - 1
+
+
+def school_year_label(year: int) -> str:
+    return f"{year}\u2013{(year + 1) % 100:02d}"
+
+
+def school_year_start(year: int) -> date:
+    return date(year, SCHOOL_YEAR_START_MONTH, 1)
+
+
+def school_year_days(year: int) -> tuple[date, date]:
+    """First and last day of school of the school year that starts in `year`."""
+    return date(year, *SCHOOL_YEAR_FIRST), date(year + 1, *SCHOOL_YEAR_LAST)
+
+
+def current_period(settings: Settings, today: date) -> tuple[str, int]:
+    """The configured period that contains today (the first one listed when several
+    do); between periods, the one that ended last."""
+    periods = configured_periods(settings)
+    year = school_year_of(today)
+    ended: tuple[date, str] | None = None
+    for name, period in periods.items():
+        first, last = period.dates(year)
+        if first <= today <= last:
+            return name, year
+        if last < today and (ended is None or last > ended[0]):
+            ended = (last, name)
+    if ended is not None:
+        return ended[1], year
+    previous = max((period.dates(year - 1)[1], name) for name, period in periods.items())
+    return previous[1], year - 1
+
+
+def year_choices(today: date, *extra_years: int | None) -> list[tuple[int, str]]:
+    """(year, label) for a school-year picker, newest first: the years around today's,
+    and any year asked for that a report can have."""
+    current = school_year_of(today)
+    years = set(range(current - YEARS_BACK, current + YEARS_AHEAD + 1))
+    years.update(year for year in extra_years if year is not None and MIN_YEAR <= year <= MAX_YEAR)
+    return [(year, school_year_label(year)) for year in sorted(years, reverse=True)]
+
+
+def period_choices(settings: Settings, today: date, *extra_years: int | None) -> dict[str, Any]:
+    """The choices of a period picker: the configured periods, and the school years."""
+    return {
+        "period_options": [(name, name) for name in configured_periods(settings)],
+        "years": year_choices(today, *extra_years),
+    }

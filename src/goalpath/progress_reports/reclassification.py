@@ -33,10 +33,10 @@ from goalpath.progress_reports.generation import Redraft, excerpt, redraft_repor
 from goalpath.progress_reports.periods import (
     MAX_YEAR,
     MIN_YEAR,
-    SCHOOL_YEAR_START_MONTH,
     district_of_student,
     period_names,
     period_range,
+    school_year_of,
 )
 from goalpath.progress_reports.service import (
     RESOURCE,
@@ -71,7 +71,7 @@ def periods_containing(
     """Every configured (period, year) whose dates hold `moment`. A period never runs
     across 31 July, so only the school year of the moment's date can hold it."""
     day = moment.astimezone(UTC).date()
-    year = day.year if day.month >= SCHOOL_YEAR_START_MONTH else day.year - 1
+    year = school_year_of(day)
     if not MIN_YEAR <= year <= MAX_YEAR:
         return []
     found = []

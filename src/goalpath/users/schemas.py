@@ -69,3 +69,5 @@ class UserFilters:
     email_prefix: str | None = None
     id_role: int | None = None
     active: bool | None = None
+    # Accounts locked out by failed sign-ins at this moment.
+    locked_at: datetime | None = None

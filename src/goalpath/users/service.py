@@ -298,6 +298,8 @@ def list_users(
         statement = statement.where(User.deactivated_at.is_(None))
     elif filters.active is False:
         statement = statement.where(User.deactivated_at.is_not(None))
+    if filters.locked_at is not None:
+        statement = statement.where(User.locked_until > filters.locked_at)
     return keyset_page(actor.db, statement, [User.id_user.expression], page)
 
 

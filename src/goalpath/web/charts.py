@@ -16,11 +16,6 @@ from html import escape
 
 from markupsafe import Markup
 
-# A school year runs from August to June (SPEC section 8: periods of a school year
-# starting in `year`); July is the summer break.
-SCHOOL_YEAR_FIRST = (8, 1)
-SCHOOL_YEAR_LAST = (6, 30)
-
 _WIDTH = 720
 _HEIGHT = 260
 _LEFT = 44
@@ -61,11 +56,6 @@ class WeeklyChart:
     @property
     def active_weeks(self) -> int:
         return sum(1 for week in self.weeks if week.count)
-
-
-def school_year_days(year: int) -> tuple[date, date]:
-    """First and last day of the school year that starts in August of `year`."""
-    return date(year, *SCHOOL_YEAR_FIRST), date(year + 1, *SCHOOL_YEAR_LAST)
 
 
 def weekly_counts(stamps: Iterable[datetime], first_day: date, last_day: date) -> WeeklyChart:

@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import jinja2
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi.routing import APIRoute
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
@@ -36,11 +37,13 @@ from goalpath.authz.actor import Actor
 from goalpath.authz.deps import current_actor
 from goalpath.authz.grants import Grants, load_grants
 from goalpath.db import DbSession
-from goalpath.errors import Forbidden, Unauthorized
+from goalpath.errors import Forbidden, GoalpathError, TooManyRequests, Unauthorized
 from goalpath.kit.csrf import csrf_token
+from goalpath.kit.problems import domain_error as api_error_handler
 from goalpath.models import Role
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
 templates = Jinja2Templates(
     env=jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -82,9 +85,9 @@ class NavLink:
 # A link is shown only once a page is mounted at its path, so a domain's menu entry
 # appears with its first page and the menu never leads to a 404.
 NAV_LINKS = (
-    NavLink("My students", HOME_PATH),
-    NavLink("Students", "/students", ("student", "read", "program")),
-    NavLink("Reports", "/reports", ("progress_report", "read", "program")),
+    NavLink("Today", HOME_PATH),
+    NavLink("My students", "/students", ("student", "read", "own")),
+    NavLink("Reports", "/reports", ("progress_report", "read", "own")),
     NavLink("Programs", "/admin/programs", ("program_membership", "read", "program")),
     NavLink("Staff", "/admin/users", ("user", "read", "district")),
     NavLink("Caseloads", "/admin/assignments", ("student_access", "create", "program")),
@@ -95,11 +98,15 @@ NAV_LINKS = (
 
 @dataclass(frozen=True)
 class Viewer:
-    """The signed-in person as pages show them: who, with which role and rights."""
+    """The signed-in person as pages show them: who, with which role and rights.
+
+    The name shown is copied here, so that an error page rendered after the request's
+    transaction has been rolled back (and its records expired) can still show it."""
 
     principal: Principal
     role: str | None
     grants: Grants
+    display_name: str
 
     @property
     def role_label(self) -> str:
@@ -129,6 +136,67 @@ class SecondFactorEnrolmentPending(PageRedirect):
             SECOND_FACTOR_PATH,
             "Your role requires a second factor. Set up an authenticator app to continue.",
         )
+
+
+class PageRoute(APIRoute):
+    """The route of an HTML page: a domain error raised by it is answered as a page
+    (`page_error_handler`), not as the API's problem details."""
+
+
+def page_router() -> APIRouter:
+    return APIRouter(include_in_schema=False, route_class=PageRoute)
+
+
+_ERROR_HEADINGS = {
+    400: "This request cannot be handled",
+    403: "You do not have access to this",
+    404: "Page not found",
+    409: "That change could not be made",
+    412: "This changed meanwhile",
+    413: "That is too large",
+    422: "That request could not be used",
+    429: "Too many attempts",
+    503: "Try again later",
+}
+
+
+def is_page_request(request: Request) -> bool:
+    return isinstance(request.scope.get("route"), PageRoute)
+
+
+def error_page(request: Request, error: GoalpathError) -> Response:
+    """A refusal as a page with its status. The request's transaction has been rolled
+    back by the time this runs (the error left the endpoint through the session
+    dependency), so nothing here reads the database."""
+    status = error.status_code
+    # The same words whether the record is absent or out of scope (SPEC section 5).
+    message = (
+        "This page does not exist, or you do not have access to it."
+        if status == 404
+        else error.detail
+    )
+    headers = (
+        {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None
+    )
+    if request.headers.get("hx-request") == "true":
+        # htmx swaps only 2xx answers: the page the fragment belonged to is loaded
+        # whole instead, and says what is wrong itself.
+        current = urlsplit(request.headers.get("hx-current-url", "")).path
+        return Response(status_code=200, headers={"HX-Redirect": local_path(current)})
+    return render(
+        request,
+        "error.html",
+        {"heading": _ERROR_HEADINGS.get(status, "Something went wrong"), "message": message},
+        status_code=status,
+        headers=headers,
+    )
+
+
+async def page_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GoalpathError)
+    if not is_page_request(request):
+        return await api_error_handler(request, exc)
+    return error_page(request, exc)
 
 
 async def page_redirect_handler(request: Request, exc: Exception) -> Response:
@@ -181,6 +249,7 @@ def _remember_viewer(request: Request, db: Session, principal: Principal) -> Non
         principal=principal,
         role=role.name if role is not None else None,
         grants=load_grants(db, user.id_user, user.id_role),
+        display_name=user.name or user.email or "",
     )
 
 

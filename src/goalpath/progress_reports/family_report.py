@@ -23,10 +23,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -36,6 +35,7 @@ from goalpath.authz.actor import Actor
 from goalpath.config import Settings
 from goalpath.errors import ValidationFailed
 from goalpath.goals import service as goals
+from goalpath.goals.tree import report_roots
 from goalpath.kit.pagination import MAX_LIMIT, PageRequest
 from goalpath.models import Goal, Program, ProgressEvent, ProgressReport, Student
 from goalpath.progress_reports import service as reports
@@ -44,14 +44,15 @@ from goalpath.progress_reports.periods import (
     SCHOOL_YEAR_START_MONTH,
     district_of_student,
     period_dates,
+    school_year_start,
 )
-from goalpath.web.admin_pages import path_id, record_id, shown_as_page
-from goalpath.web.pages import PageActor, templates
+from goalpath.web.forms import path_id, record_id
+from goalpath.web.pages import STATIC_DIR, PageActor, page_router, templates
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 RESOURCE = "progress_report"
-PRINT_CSS = Path(__file__).parent / "static" / "print.css"
+PRINT_CSS = STATIC_DIR / "print.css"
 CSV_COLUMNS = (
     "identifier",
     "id_goal",
@@ -150,28 +151,17 @@ class FamilyReport:
         return sum(1 for goal in self.goals if goal.status != "missing")
 
 
-def school_year_start(year: int) -> date:
-    return date(year, SCHOOL_YEAR_START_MONTH, 1)
-
-
 def school_year_weeks(year: int) -> int:
     days = (school_year_start(year + 1) - school_year_start(year)).days
     return math.ceil(days / 7)
 
 
 def _roots(goal_rows: Sequence[Goal]) -> tuple[list[Goal], dict[int, int]]:
-    """Root goals in order, and each readable goal's root. A goal whose parent the
-    viewer cannot read is shown as a root, so nothing readable is dropped."""
-    by_id = {goal.id_goal: goal for goal in goal_rows}
-    root_of: dict[int, int] = {}
-    for goal in goal_rows:
-        current = goal
-        seen = {current.id_goal}
-        while current.id_goal_parent in by_id and current.id_goal_parent not in seen:
-            current = by_id[current.id_goal_parent]
-            seen.add(current.id_goal)
-        root_of[goal.id_goal] = current.id_goal
-    roots = [goal for goal in goal_rows if root_of[goal.id_goal] == goal.id_goal]
+    """Root goals in order, and the root whose report covers each goal (the rule
+    drafting follows, `goals.tree.report_roots`: a goal under a parent the viewer
+    cannot read belongs to no report of theirs, so it is not a section of its own)."""
+    root_of = report_roots({goal.id_goal: goal.id_goal_parent for goal in goal_rows})
+    roots = [goal for goal in goal_rows if goal.id_goal_parent is None]
     return roots, root_of
 
 
@@ -329,7 +319,7 @@ def family_report(
             steps=[
                 goal.title or "Untitled step"
                 for goal in goal_rows
-                if goal.id_goal != root.id_goal and root_of[goal.id_goal] == root.id_goal
+                if goal.id_goal != root.id_goal and root_of.get(goal.id_goal) == root.id_goal
             ],
             summary=(
                 reports.shareable_summary(report.summary, report.review_requested_at)
@@ -448,7 +438,6 @@ def _filename(report: FamilyReport, extension: str) -> str:
 
 
 @router.get("/students/{id_student}/family-report.pdf")
-@shown_as_page
 def family_report_pdf(
     request: Request, actor: PageActor, id_student: str, period: str = "", year: str = ""
 ) -> Response:
@@ -463,7 +452,6 @@ def family_report_pdf(
 
 
 @router.get("/students/{id_student}/family-report.csv")
-@shown_as_page
 def family_report_csv(
     request: Request, actor: PageActor, id_student: str, period: str = "", year: str = ""
 ) -> Response:

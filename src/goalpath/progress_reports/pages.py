@@ -1,0 +1,501 @@
+"""Progress reports in the pages: drafting (for a goal, a student or a whole program),
+a report's page with its edit, finalise, reopen and redraft forms, a program's status
+board for a period, and the index of boards (SPEC section 8)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from sqlalchemy import select
+from starlette.responses import Response
+
+from goalpath.auth.deps import app_settings
+from goalpath.authz.actor import Actor
+from goalpath.config import Settings
+from goalpath.errors import ValidationFailed
+from goalpath.goals.pages import goal_page_response
+from goalpath.kit.pagination import MAX_LIMIT
+from goalpath.models import (
+    Goal,
+    Program,
+    ProgressReport,
+)
+from goalpath.progress_reports import service as progress_reports
+from goalpath.progress_reports.generation import generate_reports
+from goalpath.progress_reports.periods import (
+    MAX_NAME_LENGTH,
+    current_period,
+    district_of_student,
+    period_choices,
+    period_dates,
+    school_year_label,
+)
+from goalpath.progress_reports.schemas import GenerateInput, GenerationResult, ReportUpdate
+from goalpath.students.pages import (
+    STUDENTS_PATH,
+    student_identifier,
+    student_page_response,
+    student_path,
+    today_of,
+    user_names,
+)
+from goalpath.web import forms
+from goalpath.web.forms import FieldSpec, FormInvalid, FormState, FormText
+from goalpath.web.pages import (
+    PageActor,
+    page_router,
+    render,
+)
+
+router = page_router()
+
+
+REPORTS_PATH = "/reports"
+
+
+def _generation_message(result: GenerationResult) -> str:
+    def count(number: int, one: str, many: str) -> str:
+        return f"{number} {one if number == 1 else many}"
+
+    parts = []
+    if result.created:
+        parts.append(count(result.created, "report drafted", "reports drafted"))
+    if result.updated:
+        parts.append(count(result.updated, "draft written again", "drafts written again"))
+    sentences = ["; ".join(parts).capitalize() + "." if parts else "No report was drafted."]
+    if result.skipped_final:
+        sentences.append(
+            count(
+                result.skipped_final,
+                "final report was left as it was.",
+                "final reports were left as they were.",
+            )
+        )
+    if result.skipped_forbidden:
+        sentences.append(
+            count(
+                result.skipped_forbidden,
+                "draft you may not change was left as it was.",
+                "drafts you may not change were left as they were.",
+            )
+        )
+    return " ".join(sentences)
+
+
+_PERIOD_FIELDS = {
+    "period": FieldSpec("period", "Period", "Choose a period."),
+    "year": FieldSpec("year", "School year", "Choose a school year."),
+}
+
+
+def _generate(
+    actor: Actor,
+    settings: Settings,
+    values: Mapping[str, str],
+    fields: Mapping[str, FieldSpec],
+    **target: int,
+) -> GenerationResult:
+    body = forms.validated(
+        GenerateInput,
+        fields,
+        values,
+        {
+            "period": values["period"],
+            "year": forms.year_choice(values["year"], fields["year"]),
+            **target,
+        },
+    )
+    return generate_reports(
+        actor.authz,
+        settings,
+        period=body.period,
+        year=body.year,
+        id_goal=body.id_goal,
+        id_student=body.id_student,
+        id_program=body.id_program,
+        now=actor.info.now,
+    )
+
+
+def _period_fields(form: str) -> dict[str, FieldSpec]:
+    return {
+        name: FieldSpec(f"{form}-{spec.element}", spec.label, spec.empty)
+        for name, spec in _PERIOD_FIELDS.items()
+    }
+
+
+@router.post(STUDENTS_PATH + "/{id_student}/progress-reports")
+def draft_student_reports(
+    id_student: str,
+    request: Request,
+    actor: PageActor,
+    period: FormText = "",
+    year: FormText = "",
+) -> Response:
+    def build() -> Response:
+        student_id = forms.path_id(id_student)
+        fields = _period_fields("student-reports")
+        values = {"period": period, "year": year}
+
+        def change() -> tuple[str, str]:
+            result = _generate(actor, app_settings(request), values, fields, id_student=student_id)
+            return _generation_message(result), student_path(student_id) + "#reports"
+
+        return forms.submit(
+            request,
+            actor.db,
+            state=FormState(values, form="student-reports"),
+            fields=fields,
+            change=change,
+            again=lambda failed, _message: student_page_response(
+                request, actor, student_id, failed
+            ),
+        )
+
+    return build()
+
+
+@router.post("/goals/{id_goal}/progress-reports")
+def draft_goal_report(
+    id_goal: str,
+    request: Request,
+    actor: PageActor,
+    period: FormText = "",
+    year: FormText = "",
+) -> Response:
+    def build() -> Response:
+        goal_id = forms.path_id(id_goal)
+        fields = _period_fields("goal-report")
+        values = {"period": period, "year": year}
+
+        def change() -> tuple[str, str]:
+            result = _generate(actor, app_settings(request), values, fields, id_goal=goal_id)
+            location = (
+                f"/progress-reports/{result.ids[0]}"
+                if len(result.ids) == 1
+                else f"/goals/{goal_id}#reports"
+            )
+            return _generation_message(result), location
+
+        return forms.submit(
+            request,
+            actor.db,
+            state=FormState(values, form="goal-report"),
+            fields=fields,
+            change=change,
+            again=lambda failed, _message: goal_page_response(request, actor, goal_id, failed),
+        )
+
+    return build()
+
+
+def _report_context(request: Request, actor: Actor, id_report: int) -> dict[str, Any]:
+    settings = app_settings(request)
+    report = progress_reports.get_report(actor, id_report)
+    authz = actor.authz
+    goal_title = None
+    root_goal = False
+    if report.id_goal is not None:
+        found = actor.db.execute(
+            select(Goal.title, Goal.id_goal_parent).where(
+                Goal.id_goal == report.id_goal, authz.readable("goal")
+            )
+        ).one_or_none()
+        if found is not None:
+            goal_title, root_goal = found.title, found.id_goal_parent is None
+    may_update = authz.allowed_on(ProgressReport, id_report, progress_reports.RESOURCE, "update")
+    dates: tuple[date, date] | None = None
+    if report.period and report.year is not None:
+        try:
+            dates = period_dates(
+                settings,
+                report.period,
+                report.year,
+                session=actor.db,
+                id_school_district=district_of_student(actor.db, report.id_student),
+            )
+        except ValidationFailed:
+            dates = None  # a period no longer configured: shown by name only
+    final = report.finalized_at is not None
+    return {
+        "report": report,
+        "final": final,
+        "goal_title": goal_title,
+        "identifier": student_identifier(actor, report.id_student),
+        "dates": dates,
+        "year_label": school_year_label(report.year) if report.year is not None else None,
+        "may_edit": may_update and not final,
+        "may_finalise": may_update and not final,
+        "may_reopen": may_update
+        and final
+        and actor.grants.holds(progress_reports.RESOURCE, "update", progress_reports.REOPEN_SCOPE),
+        "may_redraft": may_update
+        and not final
+        and root_goal
+        and report.id_student is not None
+        and authz.can_on_student(progress_reports.RESOURCE, "create", report.id_student),
+        "authors": user_names(actor, [report.id_user_created, report.id_user_finalized]),
+    }
+
+
+def _report_page(
+    request: Request, actor: Actor, id_report: int, failed: FormState | None = None
+) -> Response:
+    context = _report_context(request, actor, id_report)
+    context["failed"] = failed
+    if failed is not None:
+        context["errors"] = failed.errors
+        context["form_error"] = failed.form_error
+    return render(
+        request,
+        "staff/report.html",
+        context,
+        status_code=failed.status_code if failed is not None else 200,
+    )
+
+
+def report_path(id_report: int) -> str:
+    return f"/progress-reports/{id_report}"
+
+
+@router.get("/progress-reports/{id_report}")
+def report_page(id_report: str, request: Request, actor: PageActor) -> Response:
+    return _report_page(request, actor, forms.path_id(id_report))
+
+
+_SUMMARY_FIELDS = {"summary": FieldSpec("summary", "Summary", "Write the summary.")}
+
+
+@router.post("/progress-reports/{id_report}")
+def edit_report(
+    id_report: str, request: Request, actor: PageActor, summary: FormText = ""
+) -> Response:
+    def build() -> Response:
+        report_id = forms.path_id(id_report)
+        values = {"summary": summary}
+
+        def change() -> tuple[str, str]:
+            text = forms.multiline(summary)
+            if not text.strip():
+                # The API accepts an empty summary; a page that saves one by accident
+                # would leave a family's report blank.
+                raise FormInvalid({"summary": [_SUMMARY_FIELDS["summary"].empty]})
+            body = forms.validated(ReportUpdate, _SUMMARY_FIELDS, values, {"summary": text})
+            progress_reports.update_report(actor, report_id, body)
+            return "The summary has been saved.", report_path(report_id)
+
+        return forms.submit(
+            request,
+            actor.db,
+            state=FormState(values, form="summary"),
+            fields=_SUMMARY_FIELDS,
+            change=change,
+            again=lambda failed, _message: _report_page(request, actor, report_id, failed),
+        )
+
+    return build()
+
+
+def _report_action(
+    request: Request,
+    actor: Actor,
+    id_report: str,
+    form: str,
+    act: Callable[[int], str],
+) -> Response:
+    def build() -> Response:
+        report_id = forms.path_id(id_report)
+        return forms.submit(
+            request,
+            actor.db,
+            state=FormState({}, form=form),
+            fields={},
+            change=lambda: (act(report_id), report_path(report_id)),
+            again=lambda failed, _message: _report_page(request, actor, report_id, failed),
+        )
+
+    return build()
+
+
+@router.post("/progress-reports/{id_report}/finalize")
+def finalise_report(id_report: str, request: Request, actor: PageActor) -> Response:
+    def act(report_id: int) -> str:
+        progress_reports.finalize_report(actor, report_id)
+        return "The report is final. It is read-only unless a coordinator reopens it."
+
+    return _report_action(request, actor, id_report, "finalise", act)
+
+
+@router.post("/progress-reports/{id_report}/reopen")
+def reopen_report(id_report: str, request: Request, actor: PageActor) -> Response:
+    def act(report_id: int) -> str:
+        progress_reports.reopen_report(actor, report_id)
+        return "The report has been reopened and can be edited again."
+
+    return _report_action(request, actor, id_report, "reopen", act)
+
+
+@router.post("/progress-reports/{id_report}/regenerate")
+def redraft_report(id_report: str, request: Request, actor: PageActor) -> Response:
+    def act(report_id: int) -> str:
+        # Looked up for its goal and period; the redraft itself is what is audited.
+        report = progress_reports.get_report(actor, report_id, audited=False)
+        if report.id_goal is None or report.period is None or report.year is None:
+            raise ValidationFailed("This report has no goal or period to draft from.")
+        result = generate_reports(
+            actor.authz,
+            app_settings(request),
+            period=report.period,
+            year=report.year,
+            id_goal=report.id_goal,
+            now=actor.info.now,
+        )
+        return _generation_message(result)
+
+    return _report_action(request, actor, id_report, "redraft", act)
+
+
+def _board_path(id_program: int, period: str, year: int | str) -> str:
+    query = urlencode({"period": period, "year": str(year)})
+    return f"/programs/{id_program}/report-status?{query}"
+
+
+def _board_page(
+    request: Request,
+    actor: Actor,
+    id_program: int,
+    failed: FormState | None = None,
+    *,
+    period: str | None = None,
+    year_text: str | None = None,
+) -> Response:
+    settings = app_settings(request)
+    program = actor.authz.fetch(Program, id_program, "program")
+    today = today_of(actor)
+    default_period, default_year = current_period(settings, today)
+    period = period if period is not None else default_period
+    year_text = year_text if year_text is not None else str(default_year)
+    fields = _period_fields("board")
+    context: dict[str, Any] = {
+        "program": program,
+        "period": period,
+        "year_text": year_text,
+        "board": None,
+        "failed": failed,
+        "can_generate": actor.grants.allows(progress_reports.RESOURCE, "create"),
+    }
+    year: int | None = None
+    status = failed.status_code if failed is not None else 200
+    errors: dict[str, list[str]] = dict(failed.errors) if failed is not None else {}
+    form_error = failed.form_error if failed is not None else None
+    if year_text.isascii() and year_text.isdigit() and len(year_text) <= 4:
+        year = int(year_text)
+    else:
+        errors.setdefault(fields["year"].element, ["Choose a school year from the list."])
+        status = 422
+    if len(period) > MAX_NAME_LENGTH or not period or not forms.printable(period):
+        # Not a period any setting can name: refused before it reaches a message.
+        errors.setdefault(fields["period"].element, ["Choose a period from the list."])
+        context["period"] = ""
+        status = 422
+        year = None
+    if year is not None:
+        try:
+            context["board"] = progress_reports.status_board(
+                actor, settings, id_program, period, year
+            )
+        except ValidationFailed as error:
+            board_errors, board_error = forms.service_refusal(error, fields)
+            for element, messages in board_errors.items():
+                errors.setdefault(element, messages)
+            form_error = form_error or board_error
+            status = 422
+    context.update(
+        errors=errors,
+        form_error=form_error,
+        labels={spec.element: spec.label for spec in fields.values()},
+        year_label=school_year_label(year) if year is not None and context["board"] else None,
+        **period_choices(settings, today, year),
+    )
+    return render(request, "staff/board.html", context, status_code=status)
+
+
+@router.get("/programs/{id_program}/report-status")
+def board_page(id_program: str, request: Request, actor: PageActor) -> Response:
+    def build() -> Response:
+        period = request.query_params.get("period")
+        year_text = request.query_params.get("year")
+        return _board_page(
+            request, actor, forms.path_id(id_program), period=period, year_text=year_text
+        )
+
+    return build()
+
+
+@router.post("/programs/{id_program}/report-status")
+def draft_program_reports(
+    id_program: str,
+    request: Request,
+    actor: PageActor,
+    period: FormText = "",
+    year: FormText = "",
+) -> Response:
+    def build() -> Response:
+        program_id = forms.path_id(id_program)
+        fields = _period_fields("board")
+        values = {"period": period, "year": year}
+
+        def change() -> tuple[str, str]:
+            result = _generate(actor, app_settings(request), values, fields, id_program=program_id)
+            return _generation_message(result), _board_path(program_id, period, year)
+
+        def again(failed: FormState | None, _message: str | None) -> Response:
+            return _board_page(request, actor, program_id, failed, period=period, year_text=year)
+
+        return forms.submit(
+            request,
+            actor.db,
+            state=FormState(values, form="board"),
+            fields=fields,
+            change=change,
+            again=again,
+        )
+
+    return build()
+
+
+@router.get(REPORTS_PATH)
+def reports_index(request: Request, actor: PageActor) -> Response:
+    def build() -> Response:
+        settings = app_settings(request)
+        period, year = current_period(settings, today_of(actor))
+        readable_reports = actor.grants.allows(progress_reports.RESOURCE, "read")
+        programs = (
+            list(
+                actor.db.scalars(
+                    actor.authz.scoped(select(Program), "program")
+                    .order_by(Program.name, Program.id_program)
+                    .limit(MAX_LIMIT)
+                )
+            )
+            if readable_reports
+            else []
+        )
+        return render(
+            request,
+            "staff/reports_index.html",
+            {
+                "programs": programs,
+                "readable_reports": readable_reports,
+                "period": period,
+                "year": year,
+                "year_label": school_year_label(year),
+            },
+            status_code=200 if readable_reports else 403,
+        )
+
+    return build()
