@@ -20,6 +20,7 @@ from goalpath.db import Database
 from goalpath.districts.api import router as districts_router
 from goalpath.districts.district_pages import router as district_pages
 from goalpath.districts.identity_providers import router as identity_providers_router
+from goalpath.districts.pages import router as identity_provider_pages_router
 from goalpath.errors import GoalpathError
 from goalpath.goals.api import router as goals_router
 from goalpath.goals.pages import router as goal_pages
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(home_pages)
     app.include_router(auth_pages_router)
     app.include_router(oidc_pages_router)
+    app.include_router(identity_provider_pages_router)
     for pages in PAGE_ROUTERS:
         app.include_router(pages)
     app.include_router(auth_router, prefix=API_PREFIX)

@@ -5,11 +5,14 @@ identity-provider API that registers it."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pyotp
 import pytest
 import requests
 from fastapi import FastAPI
@@ -17,6 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from goalpath.app import create_app
+from goalpath.auth.oidc import ProviderCache
 from goalpath.config import Settings
 from goalpath.db import Database
 from goalpath.health_notes.crypto import HealthNoteCipher
@@ -65,6 +69,11 @@ def _district(session, name: str) -> tuple[int, int]:  # type: ignore[no-untyped
 
 @pytest.fixture
 def world(database: Database, settings: Settings) -> World:
+    return build_world(database, settings)
+
+
+def build_world(database: Database, settings: Settings) -> World:
+    """Two districts, each with a staff member and an administrator."""
     staff_a = make_user(database, settings, email=STAFF_A, name="Casey Morgan")
     admin_a = make_user(database, settings, email=ADMIN_A, name="Dana Reyes", role="district_admin")
     staff_b = make_user(database, settings, email=STAFF_B, name="Felix Arendt")
@@ -311,31 +320,98 @@ def test_a_deactivated_account_is_refused(
     assert _counts(database) == before
 
 
-def test_an_enrolled_second_factor_needs_the_providers_trusted_mfa(
-    oidc_client: TestClient, provider: Provider, world: World, database: Database
-) -> None:
+def enrol_directly(database: Database, settings: Settings, id_user: int) -> str:
+    """A confirmed authenticator app for the account, as if set up on its page."""
+    secret = pyotp.random_base32()
     with database.session_scope() as session:
         session.add(
             UserSecondFactor(
-                id_user=world.staff_a,
-                secret_encrypted="unused",
+                id_user=id_user,
+                secret_encrypted=HealthNoteCipher.from_settings(settings).encrypt(secret),
                 created_at=CREATED,
                 confirmed_at=CREATED,
             )
         )
+    return secret
+
+
+def _wrong_code(secret: str, clock: Clock) -> str:
+    near = {pyotp.TOTP(secret).at(clock.now, counter_offset=offset) for offset in (-1, 0, 1)}
+    return next(code for code in ("000000", "111111", "222222") if code not in near)
+
+
+def _enter_code(client: TestClient, code: str) -> Any:
+    """The code page a password sign-in also ends on, with its own form's CSRF token."""
+    form = client.get("/sign-in/code")
+    assert form.status_code == 200, form.text
+    assert 'autocomplete="one-time-code"' in form.text
+    token = re.search(r'name="csrftoken" value="([^"]+)"', form.text)
+    assert token is not None
+    return client.post("/sign-in/code", data={"code": code, "csrftoken": token.group(1)})
+
+
+def test_an_enrolled_account_passes_the_code_step_unless_the_providers_mfa_counts(
+    oidc_client: TestClient,
+    provider: Provider,
+    world: World,
+    database: Database,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    secret = enrol_directly(database, settings, world.staff_a)
     untrusted = _register(oidc_client, provider, world.district_a, ADMIN_A)
     trusted = _register(oidc_client, provider, world.district_a, ADMIN_A, trust_mfa=True)
+    oidc_client.cookies.clear()
 
+    # The provider says MFA, but this registration does not count it: the code step.
     provider.sign_in_as(STAFF_A, amr=["pwd", "mfa"])
-    refused = _sign_in(oidc_client, untrusted)
-    assert refused.status_code == 401
-    assert "authenticator app" in refused.text
-    provider.sign_in_as(STAFF_A, amr=["pwd"])
-    assert _sign_in(oidc_client, trusted).status_code == 401
-
-    provider.sign_in_as(STAFF_A, amr=["pwd", "mfa"])
-    assert _sign_in(oidc_client, trusted).status_code == 303
+    sessions_before = _counts(database)[1]
+    asked = _sign_in(oidc_client, untrusted)
+    assert asked.status_code == 303, asked.text
+    assert asked.headers["location"] == "/sign-in/code"
+    assert "goalpath_session" not in asked.headers.get("set-cookie", "")
+    # Lax: the browser arrives by a redirect chain that began at the provider's site.
+    challenge_cookie = next(
+        header
+        for header in asked.headers.get_list("set-cookie")
+        if header.startswith("goalpath_sign_in_challenge=")
+    )
+    for attribute in ("httponly", "samesite=lax", "path=/sign-in/code", "max-age=300"):
+        assert attribute in challenge_cookie.lower()
+    assert _counts(database)[1] == sessions_before
+    assert oidc_client.get("/api/v1/auth/me").status_code == 401
+    wrong = _enter_code(oidc_client, _wrong_code(secret, clock))
+    assert wrong.status_code == 401
+    assert _counts(database)[1] == sessions_before
+    done = _enter_code(oidc_client, pyotp.TOTP(secret).at(clock.now))
+    assert done.status_code == 303, done.text
     assert oidc_client.get("/api/v1/auth/me").json()["email"] == STAFF_A
+    with database.session_scope() as session:
+        required = session.scalars(
+            select(AuditEvent.details).where(AuditEvent.action == "login.second_factor_required")
+        ).all()
+    assert [json.loads(row or "{}")["method"] for row in required] == ["oidc"]
+
+    # A registration that counts the provider's MFA, but a token without it: the code step.
+    oidc_client.cookies.clear()
+    provider.sign_in_as(STAFF_A, amr=["pwd"])
+    assert _sign_in(oidc_client, trusted).headers["location"] == "/sign-in/code"
+    assert oidc_client.get("/api/v1/auth/me").status_code == 401
+
+    # Counted, and shown in the token's amr: straight in, no code asked.
+    oidc_client.cookies.clear()
+    provider.sign_in_as(STAFF_A, amr=["pwd", "mfa"])
+    straight = _sign_in(oidc_client, trusted)
+    assert straight.status_code == 303
+    assert straight.headers["location"] == "/"
+    assert oidc_client.get("/api/v1/auth/me").json()["email"] == STAFF_A
+    with database.session_scope() as session:
+        last = session.scalars(
+            select(AuditEvent.details)
+            .where(AuditEvent.action == "login.succeeded", AuditEvent.id_user == world.staff_a)
+            .order_by(AuditEvent.id_audit_event.desc())
+        ).first()
+    assert json.loads(last or "{}")["second_factor"] == "provider_mfa"
 
 
 def test_the_client_secret_is_never_answered_nor_stored_in_plain_text(
@@ -435,3 +511,142 @@ def test_an_http_issuer_is_refused_unless_loopback_and_allowed(
     assert response.status_code == status, response.text
     if status == 422:
         assert "issuer" in response.text
+
+
+# -- discovery and keys, fetched once ------------------------------------------------
+
+
+def test_discovery_and_keys_are_fetched_once_for_many_sign_ins(
+    oidc_client: TestClient, provider: Provider, world: World
+) -> None:
+    id_provider = _register(oidc_client, provider, world.district_a, ADMIN_A)
+    provider.sign_in_as(STAFF_A)
+    for _ in range(3):
+        assert _sign_in(oidc_client, id_provider).status_code == 303
+    assert provider.discovery_requests == 1
+    assert provider.jwks_requests == 1
+    assert len(provider.token_requests) == 3
+
+
+def test_a_rotated_key_is_fetched_once_and_then_kept(
+    oidc_client: TestClient, provider: Provider, world: World
+) -> None:
+    id_provider = _register(oidc_client, provider, world.district_a, ADMIN_A)
+    provider.sign_in_as(STAFF_A)
+    assert _sign_in(oidc_client, id_provider).status_code == 303
+    assert provider.jwks_requests == 1
+
+    provider.rotate_key("test-key-2")
+    rotated = _sign_in(oidc_client, id_provider)
+    assert rotated.status_code == 303, rotated.text
+    assert provider.jwks_requests == 2
+    for _ in range(2):
+        assert _sign_in(oidc_client, id_provider).status_code == 303
+    assert provider.jwks_requests == 2
+    assert provider.discovery_requests == 1
+
+
+def test_a_key_the_provider_never_publishes_costs_one_refetch_not_one_per_sign_in(
+    oidc_client: TestClient, provider: Provider, world: World, database: Database
+) -> None:
+    id_provider = _register(oidc_client, provider, world.district_a, ADMIN_A)
+    provider.sign_in_as(STAFF_A)
+    provider.unpublished_kid = "never-published"
+    before = _counts(database)
+    for _ in range(3):
+        refused = _sign_in(oidc_client, id_provider)
+        assert refused.status_code == 401
+        assert "start again" in refused.text
+    # The first sign-in fetched the set and, for the unknown key, once more.
+    assert provider.jwks_requests == 2
+    assert _counts(database) == before
+    assert [failure["reason"] for failure in _failures(database)] == ["bad_signature"] * 3
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_cache_keeps_entries_for_a_bounded_time_and_number() -> None:
+    clock = FakeClock()
+    cache = ProviderCache(lifetime=60, entries=3, refetch_after=30, clock=clock)
+    for number in range(5):
+        cache.put("discovery", f"https://idp{number}.example", number)
+    assert len(cache) == 3
+    assert cache.get("discovery", "https://idp0.example") is None
+    assert cache.get("discovery", "https://idp4.example") == 4
+    # Reading one keeps it: the least recently used goes first.
+    cache.get("discovery", "https://idp2.example")
+    cache.put("jwks", "https://idp5.example/jwks", 5)
+    assert cache.get("discovery", "https://idp2.example") == 2
+    assert cache.get("discovery", "https://idp3.example") is None
+    clock.now += 60
+    assert cache.get("discovery", "https://idp2.example") is None
+    assert cache.may_refetch("https://idp5.example/jwks")
+    assert not cache.may_refetch("https://idp5.example/jwks")
+    clock.now += 30
+    assert cache.may_refetch("https://idp5.example/jwks")
+
+
+def test_discovery_is_fetched_again_once_the_lifetime_ends(
+    oidc_client: TestClient, provider: Provider, world: World
+) -> None:
+    clock = FakeClock()
+    oidc_client.app.state.oidc_cache = ProviderCache(lifetime=300, clock=clock)  # type: ignore[attr-defined]
+    id_provider = _register(oidc_client, provider, world.district_a, ADMIN_A)
+    provider.sign_in_as(STAFF_A)
+    assert _sign_in(oidc_client, id_provider).status_code == 303
+    clock.now += 301
+    assert _sign_in(oidc_client, id_provider).status_code == 303
+    assert provider.discovery_requests == 2
+    assert provider.jwks_requests == 2
+
+
+# -- rate limits ---------------------------------------------------------------------
+
+
+def test_the_start_and_the_callback_count_toward_the_sign_in_limit(
+    settings: Settings,
+    database: Database,
+    reference_baseline: dict[str, int],
+    clock: Clock,
+    provider: Provider,
+    world: World,
+) -> None:
+    with TestClient(
+        _app(settings, database, clock, loopback=True),
+        raise_server_exceptions=False,
+        follow_redirects=False,
+    ) as setup:
+        id_provider = _register(setup, provider, world.district_a, ADMIN_A)
+    limited = settings.model_copy(
+        update={"oidc_allow_insecure_loopback": True, "rate_limit_login_ip": "3/minute"}
+    )
+    application = create_app(limited, database)
+    application.state.clock = clock
+    with TestClient(application, raise_server_exceptions=False, follow_redirects=False) as client:
+        provider.sign_in_as(STAFF_A)
+        assert _sign_in(client, id_provider).status_code == 303  # start and callback: 2
+        assert client.get(f"/sign-in/oidc/{id_provider}").status_code == 303  # 3
+        started = len(provider.authorize_requests)
+        refused = client.get(f"/sign-in/oidc/{id_provider}")
+        assert refused.status_code == 429
+        assert int(refused.headers["Retry-After"]) > 0
+        assert "Too many" in refused.text or "too many" in refused.text
+        assert oidc_flow_cookie(refused) is None
+        callback = client.get("/sign-in/oidc/callback?code=abc&state=def")
+        assert callback.status_code == 429
+        assert int(callback.headers["Retry-After"]) > 0
+    assert provider.discovery_requests == 1
+    assert len(provider.authorize_requests) == started
+
+
+def oidc_flow_cookie(response: Any) -> str | None:
+    for header in response.headers.get_list("set-cookie"):
+        if header.startswith("goalpath_oidc=") and "Max-Age=0" not in header:
+            return str(header)
+    return None

@@ -14,6 +14,7 @@ from goalpath.auth.schemas import (
     Message,
     PasswordChangeInput,
     RecoveryCodes,
+    RecoveryCodesInput,
     ResetConfirmInput,
     ResetRequestInput,
     SecondFactorDisableInput,
@@ -159,12 +160,40 @@ def disable_second_factor(
 ) -> Response:
     service.disable_second_factor(
         db,
+        app_settings(request),
         _passwords(request),
         user=principal.user,
         password=body.password,
         request=audited_request_info(request, db, principal.user.id_user),
     )
     return Response(status_code=204)
+
+
+@router.post(
+    "/second-factor/recovery-codes",
+    response_model=RecoveryCodes,
+    responses=problem_responses(401, 403, 409, 422),
+    summary="Replace my recovery codes (needs the password or a current code); answers "
+    "the new ones once",
+)
+def regenerate_recovery_codes(
+    body: RecoveryCodesInput,
+    principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
+    db: DbSession,
+) -> RecoveryCodes:
+    codes = service.regenerate_recovery_codes(
+        db,
+        app_settings(request),
+        _passwords(request),
+        user=principal.user,
+        password=body.password,
+        code=body.code,
+        request=audited_request_info(request, db, principal.user.id_user),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return RecoveryCodes(recovery_codes=codes)
 
 
 @router.post("/logout", status_code=204, responses=problem_responses(401, 403))

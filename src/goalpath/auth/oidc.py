@@ -15,6 +15,10 @@ import hmac
 import ipaddress
 import json
 import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,7 +28,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from joserfc import jwt
-from joserfc.errors import ExpiredTokenError, JoseError
+from joserfc.errors import ExpiredTokenError, InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -32,6 +36,7 @@ from sqlalchemy.orm import Session
 from goalpath.audit.service import FAILED
 from goalpath.auth import second_factor
 from goalpath.auth.events import email_digest, security_event
+from goalpath.auth.second_factor import IssuedChallenge
 from goalpath.auth.service import Request
 from goalpath.auth.sessions import IssuedSession, issue_session
 from goalpath.authz.scopes import ACTIVE
@@ -50,6 +55,13 @@ _ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "E
 # Clock difference tolerated between Goalpath and the provider, in seconds.
 _LEEWAY = 60
 _GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
+# Discovery documents and key sets are kept this long, for this many providers; a key
+# set is fetched again early, once, when an ID token names a key it lacks (rotation).
+CACHE_SECONDS = 3600.0
+CACHE_ENTRIES = 128
+# However many ID tokens name an unknown key, a key set is fetched again at most this
+# often: a provider that keeps naming keys it does not publish costs one request.
+KEY_REFETCH_SECONDS = 60.0
 
 
 class OidcRefused(Exception):
@@ -144,12 +156,82 @@ def _get_json(url: str, settings: Settings) -> dict[str, Any]:
     return body
 
 
-def discover(issuer: str, settings: Settings) -> ProviderMetadata:
-    """The provider's metadata (OpenID Connect Discovery 1.0). Its `issuer` must be the
-    registered one exactly (section 4.3), and every endpoint must pass the same
-    transport rule as the issuer."""
+class ProviderCache:
+    """Discovery documents and key sets by address, each kept for `lifetime` seconds,
+    the least recently used dropped beyond `entries`. Only answers that passed their
+    checks are kept, so a provider's bad moment is not remembered. Shared by the
+    request threads of one app."""
+
+    def __init__(
+        self,
+        *,
+        lifetime: float = CACHE_SECONDS,
+        entries: int = CACHE_ENTRIES,
+        refetch_after: float = KEY_REFETCH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.lifetime = lifetime
+        self.entries = entries
+        self.refetch_after = refetch_after
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._values: OrderedDict[tuple[str, str], tuple[float, Any]] = OrderedDict()
+        self._forced: dict[str, float] = {}
+
+    def get(self, kind: str, address: str) -> Any:
+        with self._lock:
+            found = self._values.get((kind, address))
+            if found is None:
+                return None
+            stored_at, value = found
+            if self._clock() - stored_at >= self.lifetime:
+                del self._values[(kind, address)]
+                return None
+            self._values.move_to_end((kind, address))
+            return value
+
+    def put(self, kind: str, address: str, value: Any) -> None:
+        with self._lock:
+            self._values[(kind, address)] = (self._clock(), value)
+            self._values.move_to_end((kind, address))
+            while len(self._values) > self.entries:
+                self._values.popitem(last=False)
+            if len(self._forced) > self.entries:
+                self._forced.clear()
+
+    def may_refetch(self, address: str) -> bool:
+        """Whether a key set may be fetched again before its time; counts as done."""
+        with self._lock:
+            moment = self._clock()
+            last = self._forced.get(address)
+            if last is not None and moment - last < self.refetch_after:
+                return False
+            self._forced[address] = moment
+            return True
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._values)
+
+
+def discover(
+    issuer: str, settings: Settings, cache: ProviderCache | None = None
+) -> ProviderMetadata:
+    """The provider's metadata (OpenID Connect Discovery 1.0), from `cache` while it
+    keeps it. Its `issuer` must be the registered one exactly (section 4.3), and every
+    endpoint must pass the same transport rule as the issuer."""
     if issuer_refusal(issuer, settings) is not None:
         raise OidcRefused("issuer_not_allowed", PROVIDER_TROUBLE, status_code=502)
+    cached = cache.get("discovery", issuer) if cache is not None else None
+    if isinstance(cached, ProviderMetadata):
+        return cached
+    metadata = _fetch_metadata(issuer, settings)
+    if cache is not None:
+        cache.put("discovery", issuer, metadata)
+    return metadata
+
+
+def _fetch_metadata(issuer: str, settings: Settings) -> ProviderMetadata:
     document = _get_json(issuer.rstrip("/") + "/.well-known/openid-configuration", settings)
     endpoints = {
         name: document.get(name)
@@ -236,9 +318,14 @@ def _client(settings: Settings, provider: IdentityProvider, auth_method: str) ->
     )
 
 
-def begin(settings: Settings, provider: IdentityProvider, next_path: str) -> tuple[str, Flow]:
+def begin(
+    settings: Settings,
+    provider: IdentityProvider,
+    next_path: str,
+    cache: ProviderCache | None = None,
+) -> tuple[str, Flow]:
     """Where to send the browser, and the flow to seal in its cookie."""
-    metadata = discover(provider.issuer, settings)
+    metadata = discover(provider.issuer, settings, cache)
     flow = Flow(
         id_identity_provider=provider.id_identity_provider,
         state=secrets.token_urlsafe(32),
@@ -288,12 +375,22 @@ def validated_claims(
     *,
     nonce: str,
     now: int,
+    cache: ProviderCache | None = None,
 ) -> dict[str, Any]:
     """The ID token's claims once its signature (the provider's JWKS), issuer,
     audience, expiry and nonce hold (OpenID Connect Core 1.0, section 3.1.3.7)."""
-    keys = KeySet.import_key_set(_get_json(metadata.jwks_uri, settings))  # type: ignore[arg-type]
     try:
-        token = jwt.decode(id_token, keys, algorithms=list(metadata.algorithms))
+        try:
+            token = jwt.decode(
+                id_token, _key_set(settings, metadata, cache), algorithms=list(metadata.algorithms)
+            )
+        except InvalidKeyIdError:
+            # A key the kept set lacks: the provider may have rotated its keys
+            # (OpenID Connect Core 1.0, section 10.1.1), so the set is fetched once more.
+            if cache is None or not cache.may_refetch(metadata.jwks_uri):
+                raise
+            keys = _key_set(settings, metadata, cache, fresh=True)
+            token = jwt.decode(id_token, keys, algorithms=list(metadata.algorithms))
     except (JoseError, ValueError) as error:
         raise OidcRefused("bad_signature", START_AGAIN) from error
     claims = dict(token.claims)
@@ -320,6 +417,25 @@ def validated_claims(
     if isinstance(audience, list) and len(audience) > 1 and claims.get("azp") != provider.client_id:
         raise OidcRefused("invalid_token", START_AGAIN)
     return claims
+
+
+def _key_set(
+    settings: Settings,
+    metadata: ProviderMetadata,
+    cache: ProviderCache | None,
+    *,
+    fresh: bool = False,
+) -> KeySet:
+    cached = cache.get("jwks", metadata.jwks_uri) if cache is not None and not fresh else None
+    if isinstance(cached, KeySet):
+        return cached
+    try:
+        keys = KeySet.import_key_set(_get_json(metadata.jwks_uri, settings))  # type: ignore[arg-type]
+    except (JoseError, ValueError, TypeError, KeyError) as error:
+        raise OidcRefused("provider_invalid_keys", PROVIDER_TROUBLE, status_code=502) from error
+    if cache is not None:
+        cache.put("jwks", metadata.jwks_uri, keys)
+    return keys
 
 
 def checked_email(provider: IdentityProvider, claims: dict[str, Any]) -> str:
@@ -404,36 +520,48 @@ def finish(
     state: str,
     code: str,
     request: Request,
-) -> tuple[User, IssuedSession]:
+    cache: ProviderCache | None = None,
+) -> tuple[User, IssuedSession | IssuedChallenge]:
     """Check everything the provider sent back and issue a session as a password
-    sign-in does. Nothing is written before every check has passed."""
+    sign-in does, or, for an account with an authenticator app whose sign-in the
+    provider's MFA does not stand in for, the same second-step challenge as a right
+    password gets (SPEC section 12). Nothing is written before every check has passed."""
     if not hmac.compare_digest(state, flow.state):
         raise OidcRefused("bad_state", START_AGAIN, status_code=400)
     provider = session.get(IdentityProvider, flow.id_identity_provider)
     if provider is None:
         raise OidcRefused("unknown_provider", START_AGAIN, status_code=400)
-    # The provider is called three times below; as for a password check, no
+    # The provider is called up to three times below; as for a password check, no
     # transaction or pooled connection is held while that happens.
     session.expunge(provider)
     session.commit()
     if not code:
         raise OidcRefused("no_code", START_AGAIN, status_code=400)
-    metadata = discover(provider.issuer, settings)
+    metadata = discover(provider.issuer, settings, cache)
     id_token = _exchange_code(settings, provider, metadata, flow, code)
     claims = validated_claims(
-        settings, provider, metadata, id_token, nonce=flow.nonce, now=int(request.now.timestamp())
+        settings,
+        provider,
+        metadata,
+        id_token,
+        nonce=flow.nonce,
+        now=int(request.now.timestamp()),
+        cache=cache,
     )
     email = checked_email(provider, claims)
     user = district_account(session, provider, email)
     amr = claims.get("amr")
     provider_mfa = provider.trust_mfa and isinstance(amr, list) and "mfa" in amr
     if second_factor.enrolled(session, user.id_user) and not provider_mfa:
-        raise OidcRefused(
-            "second_factor_required",
-            "Your account signs in with an authenticator app, which this district sign-in "
-            "does not replace; sign in with your email, password and code instead.",
+        challenge = second_factor.issue_challenge(session, user.id_user, now=request.now)
+        security_event(
+            "login.second_factor_required",
+            audit=request.audit,
             id_user=user.id_user,
+            method="oidc",
+            id_identity_provider=provider.id_identity_provider,
         )
+        return user, challenge
     issued = issue_session(
         session,
         settings,

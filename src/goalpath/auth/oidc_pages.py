@@ -1,11 +1,14 @@
 """District sign-in pages: leave for the district's provider, and come back.
 
 A refusal is a page that says what to do; it writes nothing but its audit row, which
-survives the request either way.
+survives the request either way. Both routes count toward the sign-in limit per
+address, as the password form does. An account with an authenticator app goes on to
+the code page of a password sign-in unless the provider's MFA stands in for it.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -15,7 +18,9 @@ from starlette.responses import RedirectResponse, Response
 
 from goalpath.auth import oidc
 from goalpath.auth.api import _answer_with_session, _limiter
-from goalpath.auth.deps import app_settings, audited_request_info
+from goalpath.auth.deps import app_settings, audited_request_info, request_info
+from goalpath.auth.pages import ask_for_second_factor
+from goalpath.auth.second_factor import IssuedChallenge
 from goalpath.db import Database, DbSession
 from goalpath.errors import TooManyRequests
 from goalpath.kit.schemas import parse_id
@@ -26,6 +31,31 @@ router = APIRouter(include_in_schema=False)
 
 REFUSED_TEMPLATE = "auth/oidc_refused.html"
 _NO_STORE = {"Cache-Control": "no-store"}
+_CACHE_LOCK = threading.Lock()
+
+
+def provider_cache(request: Request) -> oidc.ProviderCache:
+    """The app's one cache of discovery documents and key sets, made on first use."""
+    state = request.app.state
+    with _CACHE_LOCK:
+        cache = getattr(state, "oidc_cache", None)
+        if not isinstance(cache, oidc.ProviderCache):
+            cache = oidc.ProviderCache()
+            state.oidc_cache = cache
+    return cache
+
+
+def _rate_limited(request: Request, ip: str | None) -> Response | None:
+    """The refusal page when this address has tried to sign in too often, else None."""
+    settings = app_settings(request)
+    try:
+        _limiter(request).hit(settings.rate_limit_login_ip, "login-ip", ip or "unknown")
+    except TooManyRequests as limited:
+        refusal = oidc.OidcRefused("rate_limited", limited.detail, status_code=429)
+        response = _refused(request, refusal)
+        response.headers["Retry-After"] = str(limited.retry_after)
+        return response
+    return None
 
 
 def sign_in_providers(request: Request) -> list[dict[str, Any]]:
@@ -86,13 +116,9 @@ def oidc_callback(
     info = audited_request_info(request, db)
     flow = oidc.open_flow(settings, request.cookies.get(oidc.FLOW_COOKIE))
     id_provider = flow.id_identity_provider if flow is not None else None
-    try:
-        _limiter(request).hit(settings.rate_limit_login_ip, "login-ip", info.ip or "unknown")
-    except TooManyRequests as limited:
-        refusal = oidc.OidcRefused("rate_limited", limited.detail, status_code=429)
-        response = _refused(request, refusal)
-        response.headers["Retry-After"] = str(limited.retry_after)
-        return response
+    limited = _rate_limited(request, info.ip)
+    if limited is not None:
+        return limited
     try:
         if flow is None:
             raise oidc.OidcRefused("bad_state", oidc.START_AGAIN, status_code=400)
@@ -102,11 +128,24 @@ def oidc_callback(
                 "Your district's sign-in service did not sign you in; try again, or sign in "
                 "with your email and password.",
             )
-        _user, issued = oidc.finish(db, settings, flow=flow, state=state, code=code, request=info)
+        _user, issued = oidc.finish(
+            db,
+            settings,
+            flow=flow,
+            state=state,
+            code=code,
+            request=info,
+            cache=provider_cache(request),
+        )
     except oidc.OidcRefused as refusal:
         oidc.record_refusal(info, refusal, id_identity_provider=id_provider)
         return _refused(request, refusal)
     assert flow is not None
+    response: Response
+    if isinstance(issued, IssuedChallenge):
+        response = ask_for_second_factor(request, issued, flow.next_path, samesite="lax")
+        _forget_flow(request, response)
+        return response
     response = RedirectResponse(local_path(flow.next_path), status_code=303, headers=_NO_STORE)
     _answer_with_session(response, settings, issued, cookie=True)
     _forget_flow(request, response)
@@ -121,6 +160,9 @@ def oidc_start(
     next_path: Annotated[str, Query(alias="next", max_length=2048)] = HOME_PATH,
 ) -> Response:
     settings = app_settings(request)
+    limited = _rate_limited(request, request_info(request).ip)
+    if limited is not None:
+        return limited
     record_id = parse_id(id_identity_provider)
     provider = db.get(IdentityProvider, record_id) if record_id is not None else None
     if provider is None:
@@ -137,7 +179,9 @@ def oidc_start(
     db.expunge(provider)
     db.commit()
     try:
-        location, flow = oidc.begin(settings, provider, local_path(next_path))
+        location, flow = oidc.begin(
+            settings, provider, local_path(next_path), provider_cache(request)
+        )
     except oidc.OidcRefused as refusal:
         return _refused(request, refusal)
     response = RedirectResponse(location, status_code=303, headers=_NO_STORE)

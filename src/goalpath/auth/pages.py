@@ -8,7 +8,7 @@ back itself where the API would have raised.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 import segno
@@ -31,6 +31,7 @@ from goalpath.auth.events import security_event
 from goalpath.auth.schemas import (
     LoginInput,
     PasswordChangeInput,
+    RecoveryCodesInput,
     ResetConfirmInput,
     ResetRequestInput,
     SecondFactorDisableInput,
@@ -453,22 +454,33 @@ def end_session(
 # -- second factor: the sign-in's second step ----------------------------------------
 
 
-def ask_for_second_factor(request: Request, issued: IssuedChallenge, next_path: str) -> Response:
+def ask_for_second_factor(
+    request: Request,
+    issued: IssuedChallenge,
+    next_path: str,
+    *,
+    samesite: Literal["strict", "lax"] = "strict",
+) -> Response:
     """Send a browser whose password was right on to the code page, holding the
-    challenge in a cookie that only that page receives."""
+    challenge in a cookie that only that page receives.
+
+    After a district sign-in the redirect chain began at the provider's site, and a
+    browser holds a Strict cookie back on such a chain: that flow asks for Lax, which
+    still keeps another site's form from posting the cookie."""
     target = local_path(next_path)
     location = SIGN_IN_CODE_PATH
     if target != HOME_PATH:
         location += f"?next={quote(target, safe='/')}"
     response = RedirectResponse(location, status_code=303, headers=NO_STORE)
     settings = app_settings(request)
-    # Strict: another site's form cannot post it; it dies with the challenge.
+    # Strict (or Lax, see above): another site's form cannot post it; it dies with
+    # the challenge.
     response.set_cookie(
         CHALLENGE_COOKIE,
         issued.challenge,
         max_age=int(second_factor.CHALLENGE_LIFETIME.total_seconds()),
         httponly=True,
-        samesite="strict",
+        samesite=samesite,
         secure=settings.secure_cookies,
         path=SIGN_IN_CODE_PATH,
     )
@@ -704,6 +716,7 @@ def turn_off_second_factor(
     try:
         service.disable_second_factor(
             db,
+            app_settings(request),
             _passwords(request),
             user=principal.user,
             password=password,
@@ -723,4 +736,51 @@ def turn_off_second_factor(
         SECOND_FACTOR_PATH,
         "Your second factor is off. You sign in with your password alone; you can delete "
         "Goalpath from your authenticator app.",
+    )
+
+
+@router.post(SECOND_FACTOR_PATH + "/recovery-codes")
+def regenerate_recovery_codes(
+    principal: PagePrincipal, request: Request, db: DbSession, proof: FormText = ""
+) -> Response:
+    """New recovery codes for the password or a current code, in one field: a password
+    is at least 15 characters under the policy, a code is 6 digits."""
+    is_code = second_factor.is_totp_code(proof.strip())
+    messages = {
+        "proof": (
+            "Enter your password, or the code your authenticator app shows now.",
+            "That is too long for a password or a code.",
+        )
+    }
+    try:
+        body = (
+            RecoveryCodesInput(code=proof)
+            if is_code
+            else RecoveryCodesInput(password=proof or None)
+        )
+    except ValidationError as error:
+        errors = _field_errors(error, {"proof": proof}, messages)
+        errors = errors or {"proof": [messages["proof"][0 if not proof else 1]]}
+        return _second_factor_page(request, db, principal, errors=errors, status_code=422)
+    try:
+        codes = service.regenerate_recovery_codes(
+            db,
+            app_settings(request),
+            _passwords(request),
+            user=principal.user,
+            password=body.password,
+            code=body.code,
+            request=audited_request_info(request, db, principal.user.id_user),
+        )
+    except ValidationFailed as failure:
+        db.rollback()
+        errors = _policy_errors(failure, {"password": "proof", "code": "proof"})
+        return _second_factor_page(request, db, principal, errors=errors, status_code=422)
+    except GoalpathError as refusal:
+        db.rollback()
+        return _second_factor_page(
+            request, db, principal, form_error=refusal.detail, status_code=refusal.status_code
+        )
+    return render(
+        request, "auth/recovery_codes.html", {"codes": codes, "regenerated": True}, 200, NO_STORE
     )

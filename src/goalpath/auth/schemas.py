@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from goalpath.kit.schemas import Output, StrictInput
 
@@ -56,6 +56,21 @@ class RecoveryCodes(Output):
 
 class SecondFactorDisableInput(StrictInput):
     password: str = PasswordField
+
+
+class RecoveryCodesInput(StrictInput):
+    """Proof for a new set of recovery codes: the password, or a current code."""
+
+    password: str | None = Field(default=None, min_length=1, max_length=1024)
+    code: str | None = Field(
+        default=None, min_length=1, max_length=16, description="A 6-digit code from the app"
+    )
+
+    @model_validator(mode="after")
+    def _one_proof(self) -> RecoveryCodesInput:
+        if (self.password is None) == (self.code is None):
+            raise ValueError("send either the password or a code from the authenticator app")
+        return self
 
 
 class PasswordChangeInput(StrictInput):

@@ -125,17 +125,22 @@ def pending_secret(
 def confirm_enrolment(
     session: Session, factor: UserSecondFactor, step: int, *, now: datetime
 ) -> list[str]:
-    """Turn the factor on and issue fresh recovery codes; only their digests are kept."""
+    """Turn the factor on and issue fresh recovery codes."""
     factor.confirmed_at = now
     factor.last_used_step = step
-    session.execute(delete(RecoveryCode).where(RecoveryCode.id_user == factor.id_user))
+    return replace_recovery_codes(session, factor.id_user, now=now)
+
+
+def replace_recovery_codes(session: Session, id_user: int, *, now: datetime) -> list[str]:
+    """Ten new recovery codes in place of every earlier one; only their digests are
+    kept, so the list answered here is the only time anyone sees them."""
+    session.execute(delete(RecoveryCode).where(RecoveryCode.id_user == id_user))
     codes = [
         "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(_RECOVERY_LENGTH))
         for _ in range(RECOVERY_CODE_COUNT)
     ]
     session.add_all(
-        RecoveryCode(id_user=factor.id_user, code_hash=_digest(code), created_at=now)
-        for code in codes
+        RecoveryCode(id_user=id_user, code_hash=_digest(code), created_at=now) for code in codes
     )
     session.flush()
     return [f"{code[:4]}-{code[4:8]}-{code[8:12]}-{code[12:]}" for code in codes]

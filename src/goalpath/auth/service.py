@@ -126,6 +126,72 @@ def _lock_length(settings: Settings) -> timedelta:
     return timedelta(minutes=settings.lockout_minutes)
 
 
+def _locked_message(settings: Settings) -> str:
+    return (
+        "There have been too many wrong passwords for this account; try again in "
+        f"{settings.lockout_minutes} minutes."
+    )
+
+
+def check_current_password(
+    session: Session,
+    settings: Settings,
+    passwords: Passwords,
+    *,
+    user: User,
+    password: str,
+    request: Request,
+    event: str,
+    field: str,
+    wrong: str,
+) -> None:
+    """The signed-in user's password, asked again before a change that needs it.
+
+    A stolen session must not become an unlimited password oracle (SPEC section 12):
+    each try takes a lockout attempt exactly as sign-in does, committed before the hash
+    is checked so that a refusal's rollback keeps it. A refusal is `event` on the trail
+    and a `ValidationFailed` on `field`; the right password ends the run of failures,
+    as a completed sign-in does, committed on its own so that a later refusal of the
+    same request does not leave this try counted against the account."""
+    now = request.now
+    attempt = _reserve_attempt(session, settings, user.id_user, now)
+    stored_hash = session.scalar(select(User.password_hash).where(User.id_user == user.id_user))
+    session.commit()
+    candidate = normalise(password)
+    if attempt == 0:
+        passwords.verify_dummy(candidate)
+        security_event(
+            event, audit=request.audit, outcome=DENIED, id_user=user.id_user, reason="locked"
+        )
+        message = _locked_message(settings)
+        raise ValidationFailed(message, errors=[{"field": field, "message": message}])
+    if not stored_hash or not passwords.verify(stored_hash, candidate):
+        security_event(
+            event,
+            audit=request.audit,
+            outcome=DENIED,
+            id_user=user.id_user,
+            reason="wrong_password",
+            attempts=attempt,
+        )
+        _record_lock(settings, request, id_user=user.id_user, attempt=attempt)
+        raise ValidationFailed(wrong, errors=[{"field": field, "message": wrong}])
+    clear_lockout(session, user.id_user)
+    session.commit()
+
+
+def _record_lock(settings: Settings, request: Request, *, id_user: int, attempt: int) -> None:
+    # Only the attempt that set the lock writes it (see `_reserve_attempt`): one row per lock.
+    if attempt == settings.lockout_threshold:
+        security_event(
+            "account.locked",
+            audit=request.audit,
+            outcome=FAILED,
+            id_user=id_user,
+            until=(request.now + _lock_length(settings)).isoformat(),
+        )
+
+
 def record_failed_attempt(
     event: str, settings: Settings, request: Request, *, id_user: int, reason: str, attempt: int
 ) -> None:
@@ -139,14 +205,7 @@ def record_failed_attempt(
         reason=reason,
         attempts=attempt or None,
     )
-    if attempt == settings.lockout_threshold:
-        security_event(
-            "account.locked",
-            audit=request.audit,
-            outcome=FAILED,
-            id_user=id_user,
-            until=(request.now + _lock_length(settings)).isoformat(),
-        )
+    _record_lock(settings, request, id_user=id_user, attempt=attempt)
 
 
 def sign_in(
@@ -369,12 +428,14 @@ def confirm_second_factor(
 
 def disable_second_factor(
     session: Session,
+    settings: Settings,
     passwords: Passwords,
     *,
     user: User,
     password: str,
     request: Request,
 ) -> None:
+    """Turn the factor off; the password is asked, and counted, as on the change form."""
     if second_factor.role_requires(session, user.id_role):
         security_event(
             "second_factor.disable_refused",
@@ -387,22 +448,107 @@ def disable_second_factor(
             "Your role requires a second factor, so it cannot be turned off. An "
             "administrator can reset it if you lost your device."
         )
-    stored_hash = session.scalar(select(User.password_hash).where(User.id_user == user.id_user))
-    if not passwords.verify(stored_hash, normalise(password)):
-        security_event(
-            "second_factor.disable_refused",
-            audit=request.audit,
-            outcome=DENIED,
-            id_user=user.id_user,
-            reason="wrong_password",
-        )
-        raise ValidationFailed(
-            "The password is incorrect.",
-            errors=[{"field": "password", "message": "The password is incorrect."}],
-        )
+    check_current_password(
+        session,
+        settings,
+        passwords,
+        user=user,
+        password=password,
+        request=request,
+        event="second_factor.disable_refused",
+        field="password",
+        wrong="The password is incorrect.",
+    )
     if not second_factor.remove(session, user.id_user):
         raise Conflict("No second factor is set up for this account.")
     security_event("second_factor.disabled", audit=request.audit, id_user=user.id_user)
+
+
+def regenerate_recovery_codes(
+    session: Session,
+    settings: Settings,
+    passwords: Passwords,
+    *,
+    user: User,
+    password: str | None,
+    code: str | None,
+    request: Request,
+) -> list[str]:
+    """A new set of ten recovery codes, shown once; every earlier one stops working.
+    Proof is the password or a current code from the app; either counts toward the
+    lockout when wrong, and a code is accepted once (replay refused)."""
+    if not second_factor.enrolled(session, user.id_user):
+        raise Conflict(
+            "No second factor is set up for this account, so it has no recovery codes; "
+            "set up an authenticator app first."
+        )
+    event = "second_factor.recovery_codes_refused"
+    if code is not None:
+        _check_current_code(session, settings, user=user, code=code, request=request, event=event)
+    else:
+        check_current_password(
+            session,
+            settings,
+            passwords,
+            user=user,
+            password=password or "",
+            request=request,
+            event=event,
+            field="password",
+            wrong="The password is incorrect.",
+        )
+    codes = second_factor.replace_recovery_codes(session, user.id_user, now=request.now)
+    security_event(
+        "second_factor.recovery_codes_regenerated", audit=request.audit, id_user=user.id_user
+    )
+    return codes
+
+
+def _check_current_code(
+    session: Session,
+    settings: Settings,
+    *,
+    user: User,
+    code: str,
+    request: Request,
+    event: str,
+) -> None:
+    """A current code from the signed-in user's app, taken and counted as at sign-in."""
+    now = request.now
+    attempt = _reserve_attempt(session, settings, user.id_user, now)
+    session.commit()
+    code = code.strip().replace(" ", "")
+    if attempt == 0:
+        security_event(
+            event, audit=request.audit, outcome=DENIED, id_user=user.id_user, reason="locked"
+        )
+        message = (
+            "There have been too many wrong passwords or codes for this account; try again "
+            f"in {settings.lockout_minutes} minutes."
+        )
+        raise ValidationFailed(message, errors=[{"field": "code", "message": message}])
+    secret = second_factor.confirmed_secret(session, settings, user.id_user)
+    step = second_factor.matching_step(secret, code, now) if secret else None
+    reason = "wrong_code"
+    if step is not None:
+        if second_factor.accept_totp_step(session, user.id_user, step):
+            clear_lockout(session, user.id_user)
+            return
+        reason = "replayed_code"
+    security_event(
+        event,
+        audit=request.audit,
+        outcome=DENIED,
+        id_user=user.id_user,
+        reason=reason,
+        attempts=attempt,
+    )
+    _record_lock(settings, request, id_user=user.id_user, attempt=attempt)
+    message = (
+        "The code is incorrect or was already used; enter the code your authenticator app "
+        "shows now."
+    )
+    raise ValidationFailed(message, errors=[{"field": "code", "message": message}])
 
 
 def reset_second_factor(session: Session, *, id_user: int, audit: AuditTrail) -> bool:
@@ -427,58 +573,20 @@ def change_password(
     current_session_id: int,
     request: Request,
 ) -> IssuedSession:
-    """Change a password (the current one is required); end every other session and
-    rotate the current one, whose token predates the new password.
-
-    A stolen session must not become an unlimited password oracle (SPEC section 12):
-    each try of the current password takes a lockout attempt exactly as sign-in does,
-    committed before the hash is checked so that a refusal's rollback keeps it."""
-    now = request.now
-    attempt = _reserve_attempt(session, settings, user.id_user, now)
-    stored_hash = session.scalar(select(User.password_hash).where(User.id_user == user.id_user))
-    session.commit()
-    candidate = normalise(current_password)
-    if attempt == 0:
-        passwords.verify_dummy(candidate)
-        security_event(
-            "password.change_refused",
-            audit=request.audit,
-            outcome=DENIED,
-            id_user=user.id_user,
-            reason="locked",
-        )
-        message = (
-            "There have been too many wrong passwords for this account; try again in "
-            f"{settings.lockout_minutes} minutes."
-        )
-        raise ValidationFailed(message, errors=[{"field": "current_password", "message": message}])
-    if not passwords.verify(stored_hash, candidate):
-        security_event(
-            "password.change_refused",
-            audit=request.audit,
-            outcome=DENIED,
-            id_user=user.id_user,
-            reason="wrong_password",
-            attempts=attempt,
-        )
-        if attempt == settings.lockout_threshold:
-            # Only the attempt that set the lock writes it: one row per lock.
-            security_event(
-                "account.locked",
-                audit=request.audit,
-                outcome=FAILED,
-                id_user=user.id_user,
-                until=(now + _lock_length(settings)).isoformat(),
-            )
-        raise ValidationFailed(
-            "The current password is incorrect.",
-            errors=[{"field": "current_password", "message": "The current password is incorrect."}],
-        )
-    # The right password ends the run of failures, as a completed sign-in does; it is
-    # committed on its own so that a new password the policy refuses does not leave
-    # this try counted against the account.
-    clear_lockout(session, user.id_user)
-    session.commit()
+    """Change a password (the current one is required, see `check_current_password`);
+    end every other session and rotate the current one, whose token predates the new
+    password."""
+    check_current_password(
+        session,
+        settings,
+        passwords,
+        user=user,
+        password=current_password,
+        request=request,
+        event="password.change_refused",
+        field="current_password",
+        wrong="The current password is incorrect.",
+    )
     validate_new_password(
         session,
         settings,

@@ -91,6 +91,44 @@ def list_providers(actor: Actor, id_school_district: int) -> list[IdentityProvid
     )
 
 
+def manageable_providers(
+    actor: Actor,
+) -> list[tuple[SchoolDistrict, list[IdentityProvider]]]:
+    """Every district whose providers this actor may manage (those they may read and
+    update), each with its providers: the overview of the administration page."""
+    authz = actor.authz
+    district_list = list(
+        actor.db.scalars(
+            authz.scoped(select(SchoolDistrict), DISTRICT)
+            .where(authz.condition(DISTRICT, "update"))
+            .order_by(SchoolDistrict.name, SchoolDistrict.id_school_district)
+        )
+    )
+    by_district: dict[int, list[IdentityProvider]] = {
+        district.id_school_district: [] for district in district_list
+    }
+    if by_district:
+        for provider in actor.db.scalars(
+            select(IdentityProvider)
+            .where(IdentityProvider.id_school_district.in_(by_district))
+            .order_by(IdentityProvider.name, IdentityProvider.id_identity_provider)
+        ):
+            by_district[provider.id_school_district].append(provider)
+    return [(district, by_district[district.id_school_district]) for district in district_list]
+
+
+def get_provider(
+    actor: Actor, id_school_district: int, id_identity_provider: int
+) -> IdentityProvider:
+    """One provider of a district the actor may update (else 404 or 403)."""
+    return _provider(actor, id_school_district, id_identity_provider)
+
+
+def district_to_manage(actor: Actor, id_school_district: int) -> SchoolDistrict:
+    """The district, if the actor may manage its providers (else 404 or 403)."""
+    return _district(actor, id_school_district)
+
+
 def create_provider(
     actor: Actor, settings: Settings, id_school_district: int, body: IdentityProviderInput
 ) -> IdentityProvider:
@@ -201,7 +239,7 @@ def create_identity_provider(
 def get_identity_provider(
     id_school_district: DistrictId, id_identity_provider: ProviderId, actor: CurrentActor
 ) -> IdentityProviderOut:
-    return _answer(_provider(actor, id_school_district, id_identity_provider))
+    return _answer(get_provider(actor, id_school_district, id_identity_provider))
 
 
 @router.patch(
