@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format bench bench-small clean
+.PHONY: install run test lint format bench bench-small bench-roster clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ bench: install
 # A few seconds on a tiny district, so the benchmark cannot rot (CI runs it).
 bench-small: install
 	$(BIN)/python -m bench.run --scale 0.002 --seconds 1 --label ci-small
+
+# The roster import of a generated 100,000-student OneRoster set, timed with its peak
+# memory (SQLite unless DATABASE_URL says otherwise; SCALE=0.01 runs in seconds for CI).
+bench-roster: install
+	$(BIN)/python -m bench.roster --scale $(or $(SCALE),1)
 
 lint: install
 	$(BIN)/ruff check src tests tools bench

@@ -47,6 +47,8 @@ from goalpath.progress_reports.family_report import router as family_report_page
 from goalpath.progress_reports.pages import router as progress_report_pages
 from goalpath.roles.api import router as roles_router
 from goalpath.roles.pages import router as role_pages
+from goalpath.rosters.pages import UPLOAD_PATH as ROSTER_UPLOAD_PATH
+from goalpath.rosters.pages import router as roster_pages_router
 from goalpath.student_access.api import router as student_access_router
 from goalpath.student_access.pages import router as student_access_pages
 from goalpath.students.api import router as students_router
@@ -130,6 +132,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
         timeout_seconds=settings.body_timeout_seconds,
+        overrides={ROSTER_UPLOAD_PATH: settings.roster_upload_max_bytes},
+        timeout_overrides={ROSTER_UPLOAD_PATH: settings.roster_upload_timeout_seconds},
     )
     app.include_router(ops_router)
     app.include_router(docs_router)
@@ -140,6 +144,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(identity_provider_pages_router)
     for pages in PAGE_ROUTERS:
         app.include_router(pages)
+    app.include_router(roster_pages_router)
     app.include_router(auth_router, prefix=API_PREFIX)
     for router in (
         users_router,

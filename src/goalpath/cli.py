@@ -5,10 +5,21 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from goalpath.config import Settings, get_settings
 from goalpath.db import Database
@@ -69,6 +80,41 @@ def db_current() -> None:
     database.dispose()
 
 
+class RosterProgress:
+    """The import's progress bar: one line per file, rows done of the rows counted by
+    the first pass. Drawn on stderr, and only when stderr is a terminal, so neither a
+    pipe, a log nor `--json` output ever holds it."""
+
+    def __init__(self, console: Console) -> None:
+        self.bar = Progress(
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("rows"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self.tasks: dict[str, TaskID] = {}
+
+    @classmethod
+    @contextmanager
+    def on_stderr(cls) -> Iterator[RosterProgress | None]:
+        console = Console(stderr=True)
+        if not console.is_terminal:
+            yield None
+            return
+        progress = cls(console)
+        with progress.bar:
+            yield progress
+
+    def __call__(self, name: str, rows: int, total: int | None) -> None:
+        task = self.tasks.get(name)
+        if task is None:
+            task = self.tasks[name] = self.bar.add_task(name, total=total)
+        self.bar.update(task, completed=rows, total=total)
+
+
 @roster_app.command("import")
 def roster_import(
     path: Path = typer.Argument(..., help="A zip or a folder holding manifest.csv"),
@@ -92,9 +138,6 @@ def roster_import(
     from goalpath.rosters.reader import RosterRefused
     from goalpath.rosters.service import ImportOptions, import_roster_in
 
-    def progress(name: str, rows: int) -> None:
-        typer.echo(f"\r{name}: {rows} rows", err=True, nl=False)
-
     options = ImportOptions(
         id_school_district=district,
         id_program=program,
@@ -103,16 +146,15 @@ def roster_import(
     )
     database = _database()
     try:
-        summary = import_roster_in(
-            database, path, options, now=utcnow(), dry_run=dry_run, progress=progress
-        )
+        with RosterProgress.on_stderr() as progress:
+            summary = import_roster_in(
+                database, path, options, now=utcnow(), dry_run=dry_run, progress=progress
+            )
     except RosterRefused as refusal:
-        typer.echo("", err=True)
         typer.echo(f"refused, nothing imported: {refusal}", err=True)
         raise typer.Exit(1) from None
     finally:
         database.dispose()
-    typer.echo("", err=True)
     for note in summary.notes:
         typer.echo(note, err=True)
     if as_json:

@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     body_timeout_seconds: float = Field(default=15.0, gt=0)
     server_max_connections: int = Field(default=200, ge=1)
+    # The roster upload page (docs/rosters.md) takes a OneRoster zip: its body may be up
+    # to `roster_upload_max_bytes` and take `roster_upload_timeout_seconds` to arrive.
+    roster_upload_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    roster_upload_timeout_seconds: float = Field(default=600.0, gt=0)
 
     # Email. With no SMTP host, each message is written to `outbox_dir` as a .eml file.
     smtp_host: str | None = None

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from sqlalchemy import String, Text, func, select
 from typer.testing import CliRunner
 
 from goalpath import cli
-from goalpath.config import Settings, get_settings
+from goalpath.config import Settings
 from goalpath.db import Database
 from goalpath.models import (
     Base,
@@ -216,15 +215,6 @@ def delta_manifest(*files: str) -> list[list[str]]:
     return rows + [[f"file.{name}", "delta"] for name in files]
 
 
-@pytest.fixture
-def district(database: Database) -> int:
-    with database.session_scope() as session:
-        district = SchoolDistrict(name="Riverbend")
-        session.add(district)
-        session.flush()
-        return district.id_school_district
-
-
 def run(
     database: Database, path: Path, id_district: int, *, now: datetime = NOW, **options: Any
 ) -> ImportSummary:
@@ -369,19 +359,9 @@ def test_delta_deactivates_staff_and_withdraws_students(
         assert StudentOutput.model_validate(student).model_dump()["withdrawn_on"] == NOW.date()
         other = session.scalars(select(Student).where(Student.identifier == "stu2user")).one()
         assert StudentOutput.model_validate(other).model_dump(mode="json")["withdrawn_on"] is None
-    # Nothing deleted: every table keeps its rows.
-    assert {name: len(rows) for name, rows in snapshot(database).items()} == counts_before
-
-
-@pytest.fixture
-def cli_env(
-    settings: Settings, database: Database, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("GOALPATH_HEALTH_NOTE_KEYS", settings.health_note_keys or "")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+    # Nothing deleted: every table keeps its rows; the delta's new enrollment is kept.
+    counts_after = {name: len(rows) for name, rows in snapshot(database).items()}
+    assert counts_after == counts_before | {"roster_enrollment": 3}
 
 
 def test_dry_run_reports_and_changes_nothing(

@@ -623,40 +623,89 @@ def test_a_coordinator_assigns_a_caseload_all_or_nothing(
         assigned = set(
             session.scalars(select(UserStudent.id_student).where(UserStudent.id_user == jordan))
         )
-    fresh = [identifier for id_student, identifier in students if id_student not in assigned][:3]
-    held = [identifier for id_student, identifier in students if id_student in assigned][:1]
+    fresh = [(i, identifier) for i, identifier in students if i not in assigned][:3]
+    held = [(i, identifier) for i, identifier in students if i in assigned][:1]
     assert len(fresh) == 3 and len(held) == 1
-    form = {
-        "email": demo_email(SECOND_CASE_MANAGER),
-        "id_program": str(program),
-        "access_level": "write",
-    }
     sign_in_demo(pages, settings, COORDINATOR)
     links = count(database, UserStudent, UserStudent.id_user == jordan)
 
-    refused = post(pages, "/admin/assignments", {**form, "identifiers": f"{fresh[0]}\nRUSD-000000"})
+    # The program's members and students are lists to pick from.
+    page = pages.get("/admin/assignments", params={"program": program})
+    assert page.status_code == 200
+    assert f'<option value="{jordan}">Jordan Blake' in page.text
+    for id_student, _identifier in fresh:
+        assert f'name="id_student" value="{id_student}"' in page.text
+
+    def assign(**fields: object) -> httpx2.Response:
+        return pages.post(
+            "/admin/assignments",
+            data={
+                "id_program": str(program),
+                "id_user": str(jordan),
+                "access_level": "write",
+                "csrftoken": pages.cookies["csrftoken"],
+                **fields,
+            },
+            headers={"accept": "text/html"},
+            follow_redirects=False,
+        )
+
+    refused = assign(id_student=[str(fresh[0][0])], identifiers="RUSD-000000")
     assert refused.status_code == 404
     assert "Not found in this program: RUSD-000000." in refused.text
     assert count(database, UserStudent, UserStudent.id_user == jordan) == links
 
     before = last_audit_id(database)
-    response = post(pages, "/admin/assignments", {**form, "identifiers": ", ".join(fresh + held)})
-    page = flash_after(pages, response)
-    assert "Jordan Blake is now assigned to 3 more student(s); 1 were already assigned" in page
+    # Two ticked, one pasted in small letters, one already assigned.
+    response = assign(
+        id_student=[str(fresh[0][0]), str(fresh[1][0]), str(held[0][0])],
+        identifiers=fresh[2][1].lower(),
+    )
+    page_after = flash_after(pages, response)
+    assert "Jordan Blake is now assigned to 3 more students; 1 already assigned" in page_after
     assert count(database, UserStudent, UserStudent.id_user == jordan) == links + 3
     rows = audit_rows(database, after=before, action="create", resource="student_access")
     assert len(rows) == 3 and all(row["details"]["bulk"] for row in rows)
 
-    # Students of a program the coordinator does not run are not found.
-    other_program = program_students(database, first_program(database) + 1)
-    outside = post(
-        pages,
+    # The list says who is assigned, and unassigns.
+    with database.session_scope() as session:
+        link = session.scalar(
+            select(UserStudent.id_user_student).where(
+                UserStudent.id_user == jordan, UserStudent.id_student == fresh[0][0]
+            )
+        )
+    assert f"/admin/assignments/{fresh[0][0]}/{link}/remove" in page_after
+    removed = post(
+        pages, f"/admin/assignments/{fresh[0][0]}/{link}/remove", {"id_program": str(program)}
+    )
+    assert "Jordan Blake is no longer assigned to this student." in flash_after(pages, removed)
+    assert count(database, UserStudent, UserStudent.id_user == jordan) == links + 2
+    (gone,) = audit_rows(database, after=before, action="delete", resource="student_access")
+    assert gone["id_student"] == fresh[0][0]
+
+    # Nothing ticked, no staff member: refused in words, nothing changes.
+    empty = pages.post(
         "/admin/assignments",
-        {
-            **form,
-            "id_program": str(first_program(database) + 1),
+        data={"id_program": str(program), "csrftoken": pages.cookies["csrftoken"]},
+        headers={"accept": "text/html"},
+    )
+    assert empty.status_code == 422
+    assert "Choose the staff member to assign." in empty.text
+    assert "Tick the students to assign, or paste their identifiers." in empty.text
+
+    # Students of a program the coordinator does not run are not found.
+    other = first_program(database) + 1
+    other_program = program_students(database, other)
+    outside = pages.post(
+        "/admin/assignments",
+        data={
+            "id_program": str(other),
+            "id_user": str(jordan),
+            "access_level": "write",
             "identifiers": other_program[0][1],
+            "csrftoken": pages.cookies["csrftoken"],
         },
+        headers={"accept": "text/html"},
     )
     assert outside.status_code == 404
 
@@ -831,13 +880,13 @@ def _form_cases(
             "POST",
             "/admin/assignments",
             {
-                "email": demo_email(SECOND_CASE_MANAGER),
+                "id_user": str(staff.by_email[demo_email(SECOND_CASE_MANAGER)]),
                 "id_program": str(program),
                 "identifiers": identifier,
                 "access_level": "write",
             },
             {
-                "email": texts,
+                "id_user": ids,
                 "id_program": ids,
                 "identifiers": ["", " , ", HUGE, "a\x00b", "\n".join(f"X{i}" for i in range(201))],
                 "access_level": ["", "admin", HUGE],

@@ -68,7 +68,20 @@ class AuditTrail:
         actor: int | None = None,
     ) -> None:
         """An allowed action, committed with the request."""
-        row = self._row(
+        row = self.allowed_row(action, resource, record_id, id_student, details, actor)
+        self.session.execute(insert(AuditEvent), [row])
+        self.written.append(row)
+
+    def allowed_row(
+        self,
+        action: str,
+        resource: str,
+        record_id: int | str | None,
+        id_student: int | None,
+        details: dict[str, Any] | None,
+        actor: int | None = None,
+    ) -> dict[str, Any]:
+        return self._row(
             action,
             resource,
             record_id=record_id,
@@ -77,8 +90,6 @@ class AuditTrail:
             details=details,
             actor=actor,
         )
-        self.session.execute(insert(AuditEvent), [row])
-        self.written.append(row)
 
     def record_now(
         self,
@@ -103,6 +114,41 @@ class AuditTrail:
         )
         keep_whatever_happens(self.session, insert(AuditEvent), [row])
         self.written.append(row)
+
+
+class AuditBatch:
+    """Allowed actions of one long unit of work (a roster import), written in chunks
+    with one executemany each and not kept afterwards: `AuditTrail.written` would grow
+    with every row of a 100,000-student import. Same rows, same transaction as
+    `AuditTrail.record`; `flush()` writes what is still pending and must be called
+    before the work ends."""
+
+    def __init__(self, trail: AuditTrail, *, size: int = 500) -> None:
+        self.trail = trail
+        self.size = size
+        self.count = 0
+        self._pending: list[dict[str, Any]] = []
+
+    def record(
+        self,
+        action: str,
+        resource: str,
+        *,
+        record_id: int | str | None = None,
+        id_student: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self._pending.append(
+            self.trail.allowed_row(action, resource, record_id, id_student, details)
+        )
+        if len(self._pending) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self.trail.session.execute(insert(AuditEvent), self._pending)
+            self.count += len(self._pending)
+            self._pending = []
 
 
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:

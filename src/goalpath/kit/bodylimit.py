@@ -15,6 +15,7 @@ changed; what it answers then goes nowhere.
 from __future__ import annotations
 
 import sys
+from typing import TypeVar
 
 import anyio
 from starlette.requests import ClientDisconnect
@@ -34,6 +35,9 @@ _DISCONNECT: Message = {"type": "http.disconnect"}
 _REFUSAL_HEADERS = {**BASE_HEADERS, "Cache-Control": "no-store", "Connection": "close"}
 # RFC 9110's name; Python before 3.13 still has the older "Request Entity Too Large".
 _TITLES = {413: "Content Too Large"}
+
+
+Value = TypeVar("Value", int, float)
 
 
 class MalformedContentLength(ValueError):
@@ -70,23 +74,24 @@ class BodyLimitMiddleware:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         overrides: dict[str, int] | None = None,
+        timeout_overrides: dict[str, float] | None = None,
     ) -> None:
         """`overrides` maps a path prefix to the limit of the paths under it (an upload
-        that needs more than JSON and forms do); the longest matching prefix wins."""
+        that needs more than JSON and forms do), `timeout_overrides` to their timeout (a
+        large upload takes longer to arrive); the longest matching prefix wins."""
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.timeout_seconds = timeout_seconds
         self.overrides = {prefix.rstrip("/"): limit for prefix, limit in (overrides or {}).items()}
+        self.timeout_overrides = {
+            prefix.rstrip("/"): seconds for prefix, seconds in (timeout_overrides or {}).items()
+        }
 
     def limit_for(self, path: str) -> int:
-        matches = [
-            prefix
-            for prefix in self.overrides
-            if path == prefix or path.startswith(prefix + "/") or prefix == ""
-        ]
-        if not matches:
-            return self.max_body_bytes
-        return self.overrides[max(matches, key=len)]
+        return _longest_prefix(self.overrides, path, self.max_body_bytes)
+
+    def timeout_for(self, path: str) -> float:
+        return _longest_prefix(self.timeout_overrides, path, self.timeout_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,7 +108,19 @@ class BodyLimitMiddleware:
         if length is not None and length > limit:
             await _refuse(scope, send, 413, _too_large(limit))
             return
-        await _GuardedRequest(self.app, limit, self.timeout_seconds)(scope, receive, send)
+        timeout = self.timeout_for(scope["path"])
+        await _GuardedRequest(self.app, limit, timeout)(scope, receive, send)
+
+
+def _longest_prefix(values: dict[str, Value], path: str, default: Value) -> Value:
+    matches = [
+        prefix
+        for prefix in values
+        if path == prefix or path.startswith(prefix + "/") or prefix == ""
+    ]
+    if not matches:
+        return default
+    return values[max(matches, key=len)]
 
 
 class _GuardedRequest:

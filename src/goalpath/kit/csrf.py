@@ -11,15 +11,23 @@ the attacker's account (login CSRF, OWASP's CSRF cheat sheet).
 A browser's first page has no cookie to read the token from, so the token is made
 before the endpoint runs: the page embeds `csrf_token(request)` and the response sets
 the cookie to that same token.
+
+A multipart form (a file upload, which may be hundreds of megabytes) is not read whole
+to find its token: its parts are parsed as they arrive, up to the token, and what was
+read is handed on ahead of the rest of the stream. So the token field must come before
+the first file in the form (browsers send fields in document order), within the first
+64 KiB.
 """
 
 from __future__ import annotations
 
 import http.cookies
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from itsdangerous import BadSignature
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
@@ -30,12 +38,17 @@ from starlette_csrf.middleware import CSRFMiddleware
 
 from goalpath.kit.problems import problem_response
 
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
+
 CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = "x-csrftoken"
 CSRF_FORM_FIELD = "csrftoken"
 FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Where the middleware leaves a token it issues during this request (scope["state"]).
 ISSUED_TOKEN_KEY = "goalpath_csrf_token"
+# How much of a multipart body is read, at most, to find the token before a file.
+MULTIPART_TOKEN_WINDOW = 64 * 1024
 _REFUSED = "The CSRF token is missing or does not match; reload the page and try again."
 
 
@@ -51,6 +64,10 @@ def csrf_token(request: Request) -> str | None:
 
 def _is_form(request: Request) -> bool:
     return request.headers.get("content-type", "").startswith(FORM_CONTENT_TYPES)
+
+
+def _is_multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").startswith("multipart/form-data")
 
 
 async def _form_token(request: Request) -> str | None:
@@ -78,6 +95,93 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+class _TokenBeforeFiles:
+    """Multipart callbacks that note the csrftoken field's value and stop at the end
+    of it, or at the start of the first file."""
+
+    def __init__(self) -> None:
+        self.header_field = bytearray()
+        self.header_value = bytearray()
+        self.in_token = False
+        self.value = bytearray()
+        self.token: str | None = None
+        self.finished = False
+
+    def callbacks(self) -> MultipartCallbacks:
+        callbacks: dict[str, Any] = {
+            "on_part_begin": self.part_begin,
+            "on_header_field": self.header_field_data,
+            "on_header_value": self.header_value_data,
+            "on_header_end": self.header_end,
+            "on_part_data": self.part_data,
+            "on_part_end": self.part_end,
+        }
+        return cast("MultipartCallbacks", callbacks)
+
+    def part_begin(self) -> None:
+        self.in_token = False
+        self.value.clear()
+
+    def header_field_data(self, data: bytes, start: int, end: int) -> None:
+        self.header_field += data[start:end]
+
+    def header_value_data(self, data: bytes, start: int, end: int) -> None:
+        self.header_value += data[start:end]
+
+    def header_end(self) -> None:
+        if bytes(self.header_field).lower() == b"content-disposition":
+            _kind, options = parse_options_header(bytes(self.header_value))
+            if b"filename" in options:
+                self.finished = True
+            elif options.get(b"name") == CSRF_FORM_FIELD.encode():
+                self.in_token = True
+        self.header_field.clear()
+        self.header_value.clear()
+
+    def part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.in_token and not self.finished:
+            self.value += data[start:end]
+            if len(self.value) > 1024:
+                self.finished = True
+
+    def part_end(self) -> None:
+        if self.in_token and not self.finished:
+            self.token = self.value.decode("utf-8", "replace")
+            self.finished = True
+
+
+async def _multipart_token(request: Request, receive: Receive) -> tuple[str | None, Receive]:
+    """The token of a multipart form, read from as few of its first messages as
+    needed, and a receive channel that delivers those messages again, then the rest."""
+    _kind, options = parse_options_header(request.headers.get("content-type", ""))
+    boundary = options.get(b"boundary")
+    read: list[Message] = []
+    finder = _TokenBeforeFiles()
+    if boundary:
+        parser = MultipartParser(boundary, finder.callbacks())
+        seen = 0
+        while not finder.finished and seen <= MULTIPART_TOKEN_WINDOW:
+            message = await receive()
+            read.append(message)
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            try:
+                parser.write(chunk)
+            except MultipartParseError:
+                break
+            if not message.get("more_body", False):
+                break
+
+    async def replay() -> Message:
+        if read:
+            return read.pop(0)
+        return await receive()
+
+    return finder.token, replay
+
+
 class GoalpathCSRFMiddleware(CSRFMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,7 +197,9 @@ class GoalpathCSRFMiddleware(CSRFMiddleware):
             send = self._sending_cookie(send, token)
         if self._must_check(request):
             submitted = request.headers.get(self.header_name)
-            if not submitted and _is_form(request):
+            if not submitted and _is_multipart(request):
+                submitted, receive = await _multipart_token(request, receive)
+            elif not submitted and _is_form(request):
                 # Starlette does not cache a body for the next Request, so the one read
                 # here is handed on with the receive channel.
                 receive = _replay(await request.body(), receive)

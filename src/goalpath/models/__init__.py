@@ -15,6 +15,7 @@ from goalpath.models.recovery_code import RecoveryCode
 from goalpath.models.report_period import ReportPeriod
 from goalpath.models.role import Role
 from goalpath.models.role_permission import RolePermission
+from goalpath.models.roster_enrollment import RosterEnrollment
 from goalpath.models.roster_source import RosterSource
 from goalpath.models.school_district import SchoolDistrict
 from goalpath.models.second_factor_challenge import SecondFactorChallenge
@@ -41,6 +42,7 @@ __all__ = [
     "ReportPeriod",
     "Role",
     "RolePermission",
+    "RosterEnrollment",
     "RosterSource",
     "SchoolDistrict",
     "SecondFactorChallenge",

@@ -18,7 +18,7 @@ from goalpath.authz.scopes import district_condition
 from goalpath.authz.service import Bindings
 from goalpath.districts.service import flush
 from goalpath.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from goalpath.kit.pagination import PageRequest, keyset_page
+from goalpath.kit.pagination import MAX_LIMIT, PageRequest, keyset_page
 from goalpath.models import Program, SchoolDistrict, Student, User, UserProgram
 from goalpath.programs.schemas import Membership, MembershipInput, ProgramInput
 from goalpath.users.service import manageable_account
@@ -201,6 +201,23 @@ def list_members(
         actor.db, statement, [UserProgram.id_user_program.expression], page
     )
     return [Membership.model_validate(row) for row in rows], next_cursor
+
+
+def programs_of_member(actor: Actor, id_user: int) -> list[tuple[Membership, str]]:
+    """A staff member's memberships the actor may read, each with its program's name:
+    one joined query (a staff member's page)."""
+    statement = (
+        actor.authz.scoped(_memberships(actor), MEMBERSHIP)
+        .add_columns(Program.name)
+        .join(Program, Program.id_program == UserProgram.id_program)
+        .where(UserProgram.id_user == id_user, actor.authz.readable(RESOURCE))
+        .order_by(Program.name, UserProgram.id_user_program)
+        .limit(MAX_LIMIT)
+    )
+    return [
+        (Membership.model_validate(row[0]), row[1] or f"Program {row[0].id_program}")
+        for row in actor.db.execute(statement)
+    ]
 
 
 def get_member(actor: Actor, id_program: int, id_user_program: int) -> Membership:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,15 @@ from pathlib import Path
 from typing import IO
 
 MANIFEST = "manifest.csv"
+# A zip is refused before anything is read when it holds more members than this, or
+# when its members would unpack to more than this many bytes: the sizes the zip
+# declares are the most a member can give (zipfile stops there and checks the CRC), so
+# a zip bomb is refused from its directory alone.
+ARCHIVE_MAX_MEMBERS = 64
+ARCHIVE_MAX_BYTES = 2 * 1024 * 1024 * 1024
+_COMPRESSIONS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
+# What a damaged member raises while it is read.
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError)
 VERSIONS = ("1.1", "1.2")
 # The files this import reads, in the order their references need.
 HANDLED = ("orgs", "academicSessions", "classes", "roles", "users", "enrollments")
@@ -203,8 +213,13 @@ class RosterSet:
         if path.is_file():
             try:
                 self._zip = zipfile.ZipFile(path)
-            except zipfile.BadZipFile:
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError):
                 raise RosterRefused(Problem(path.name, None, None, "not a zip file")) from None
+            try:
+                _check_archive(path.name, self._zip)
+            except RosterRefused:
+                self._zip.close()
+                raise
         elif not path.is_dir():
             raise RosterRefused(Problem(str(path), None, None, "no such folder or zip file"))
 
@@ -242,11 +257,56 @@ class RosterSet:
                 yield stream
 
 
+def _check_archive(name: str, archive: zipfile.ZipFile) -> None:
+    members = archive.infolist()
+    if len(members) > ARCHIVE_MAX_MEMBERS:
+        raise RosterRefused(
+            Problem(name, None, None, f"holds more than {ARCHIVE_MAX_MEMBERS} files")
+        )
+    total = 0
+    for member in members:
+        parts = member.filename.replace("\\", "/").split("/")
+        if (
+            member.filename.startswith(("/", "\\"))
+            or "\\" in member.filename
+            or ".." in parts
+            or ":" in member.filename
+        ):
+            raise RosterRefused(
+                Problem(name, None, None, f"member name {member.filename!r} is not a plain path")
+            )
+        if member.flag_bits & 0x1:
+            raise RosterRefused(Problem(name, None, None, f"{member.filename} is encrypted"))
+        if member.compress_type not in _COMPRESSIONS:
+            raise RosterRefused(
+                Problem(name, None, None, f"{member.filename} uses a compression not supported")
+            )
+        total += member.file_size
+    if total > ARCHIVE_MAX_BYTES:
+        raise RosterRefused(
+            Problem(
+                name,
+                None,
+                None,
+                f"would unpack to more than {ARCHIVE_MAX_BYTES // 1024**3} GiB",
+            )
+        )
+
+
 def read_rows(
     roster: RosterSet, name: str, *, allowed: tuple[str, ...], required: tuple[str, ...]
 ) -> Iterator[Row]:
     """The file's records with the physical line each starts on; any breach of RFC 4180
     or of the standard's header is a RosterRefused."""
+    try:
+        yield from _records(roster, name, allowed, required)
+    except _DAMAGED:
+        raise RosterRefused(Problem(name, None, None, "damaged in the zip file")) from None
+
+
+def _records(
+    roster: RosterSet, name: str, allowed: tuple[str, ...], required: tuple[str, ...]
+) -> Iterator[Row]:
     with roster.open(name) as stream:
         reader = csv.reader(stream, strict=True)
         last_line = 0

@@ -19,17 +19,20 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, delete, func, insert, literal, select, text, tuple_, update
+from sqlalchemy.orm import Session, aliased
 
-from goalpath.audit.service import AuditTrail
+from goalpath.audit.service import AuditBatch, AuditTrail
 from goalpath.auth.sessions import revoke_user_sessions
+from goalpath.authz.actor import Actor
+from goalpath.authz.service import Bindings
 from goalpath.db import Database
-from goalpath.errors import ValidationFailed
+from goalpath.errors import Forbidden, ValidationFailed
 from goalpath.models import (
     Program,
     ReportPeriod,
     Role,
+    RosterEnrollment,
     RosterSource,
     SchoolDistrict,
     Student,
@@ -53,6 +56,12 @@ from goalpath.rosters.reader import (
 from goalpath.users.service import normalise_email
 
 BATCH = 500
+# Classes whose rosters are read at once to make caseload links (about 30 rows each).
+CLASS_BATCH = 100
+# Chunks between two refreshes of PostgreSQL's statistics (see _Importer._analyze).
+ANALYZE_EVERY = 20
+_ANALYZE = 'ANALYZE roster_source, roster_enrollment, student, "user", user_program, user_student'
+_LINK_FIELDS = ["access_level", "id_student", "id_user", "is_primary"]
 KINDS = ("programs", "staff", "students", "assignments", "periods")
 STAFF_ROLES = frozenset(
     {"teacher", "aide", "administrator", "districtAdministrator", "siteAdministrator"}
@@ -100,7 +109,9 @@ class ImportSummary:
         }
 
 
-Progress = Callable[[str, int], None]
+# Told after each chunk: the file, its rows done so far, and its row count when known
+# (the first pass counts them; while it runs the count is not known yet).
+Progress = Callable[[str, int, int | None], None]
 
 
 def _chunks(items: Iterable[T], size: int = BATCH) -> Iterator[list[T]]:
@@ -126,6 +137,27 @@ class _Catalog:
     # OneRoster 1.2 keeps a user's role and schools in roles.csv, not users.csv.
     user_roles: dict[str, str] = field(default_factory=dict)
     user_orgs: dict[str, list[str]] = field(default_factory=dict)
+    row_counts: dict[str, int] = field(default_factory=dict)
+
+
+def authorize_import(actor: Actor, id_school_district: int) -> None:
+    """May this person import a roster into the district? They must be able to change
+    the district (404 when they cannot even read it, 403 when they only read it) and
+    to create its staff accounts, programs and students: a district administrator of
+    that district, or a system administrator. Refusals are audited.
+
+    The command line has no such check: it is run by whoever operates the server, who
+    holds the database already."""
+    actor.authz.fetch(SchoolDistrict, id_school_district, "school_district", "update")
+    actor.authz.require_can(
+        "user",
+        "create",
+        Bindings(id_user=literal(0), id_school_district=literal(id_school_district, Integer)),
+    )
+    for resource in ("program", "student"):
+        if not actor.grants.allows(resource, "create"):
+            actor.authz.deny("create", resource, None, None, "forbidden")
+            raise Forbidden(f"You may not create {resource}s, which a roster import does.")
 
 
 def import_roster(
@@ -172,7 +204,7 @@ def import_roster(
             id_role=id_role,
             catalog=catalog,
             summary=summary,
-            audit=AuditTrail(session, id_user=None, ip=None, now=now),
+            audit=AuditBatch(AuditTrail(session, id_user=None, ip=None, now=now), size=BATCH),
             now=now,
             progress=progress,
         )
@@ -294,8 +326,9 @@ def _validate(
                     orgs.insert(0, row.get("orgSourcedId"))
                 else:
                     orgs.append(row.get("orgSourcedId"))
+            catalog.row_counts[stem] = count
             if progress is not None and count % BATCH == 0:
-                progress(f"checking {name}", count)
+                progress(f"checking {name}", count, None)
     for target, references in pending.items():
         unresolved = dict(references)
         for value in list(unresolved):
@@ -327,12 +360,12 @@ class _Importer:
     id_role: int | None
     catalog: _Catalog
     summary: ImportSummary
-    audit: AuditTrail
+    audit: AuditBatch
     now: datetime
     progress: Progress | None
     school_programs: dict[str, int] = field(default_factory=dict)
-    # Lower-cased identifiers given to a student earlier in this import.
-    identifiers: dict[str, int] = field(default_factory=dict)
+    # roster_source rows not yet written: inserted with one executemany per chunk.
+    pending_sources: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def district(self) -> int:
@@ -343,8 +376,7 @@ class _Importer:
         self._import_sessions()
         self._import_classes()
         self._import_users()
-        if self.options.caseloads_from_classes:
-            self._import_caseloads()
+        self._import_enrollments()
         self.audit.record(
             "import",
             "roster",
@@ -355,6 +387,7 @@ class _Importer:
                 "errors": len(self.summary.errors),
             },
         )
+        self.audit.flush()
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -372,15 +405,40 @@ class _Importer:
             )
         }
 
-    def _remember(self, kind: str, sourced_id: str, record_id: int | None) -> None:
-        self.session.add(
-            RosterSource(
-                id_school_district=self.district,
-                kind=kind,
-                sourced_id=sourced_id,
-                record_id=record_id,
+    def _record_ids(self, kind: str, sourced_ids: Iterable[str]) -> dict[str, int]:
+        """sourcedId -> record id of the district's records of one kind, read in chunks."""
+        found: dict[str, int] = {}
+        for chunk in _chunks(sorted(set(sourced_ids))):
+            found.update(
+                (sourced_id, record_id)
+                for sourced_id, record_id in self.session.execute(
+                    select(RosterSource.sourced_id, RosterSource.record_id).where(
+                        RosterSource.id_school_district == self.district,
+                        RosterSource.kind == kind,
+                        RosterSource.sourced_id.in_(chunk),
+                        RosterSource.record_id.is_not(None),
+                    )
+                )
+                if record_id is not None
             )
+        return found
+
+    def _remember(self, kind: str, sourced_id: str, record_id: int | None) -> None:
+        self.pending_sources.append(
+            {
+                "id_school_district": self.district,
+                "kind": kind,
+                "sourced_id": sourced_id,
+                "record_id": record_id,
+            }
         )
+
+    def _flush(self) -> None:
+        """Changed ORM rows, then the sourcedIds remembered since the last flush."""
+        self.session.flush()
+        if self.pending_sources:
+            self.session.execute(insert(RosterSource), self.pending_sources)
+            self.pending_sources = []
 
     def _record(
         self,
@@ -390,27 +448,45 @@ class _Importer:
         fields: list[str],
         *,
         id_student: int | None = None,
+        **extra: object,
     ) -> None:
         self.audit.record(
             action,
             resource,
             record_id=record_id,
             id_student=id_student,
-            details={"fields": sorted(fields), "import": self.summary.import_id},
+            details={"fields": sorted(fields), "import": self.summary.import_id, **extra},
         )
 
     def _error(self, stem: str, row: Row, problem: str) -> None:
         self.summary.errors.append(Problem(f"{stem}.csv", row.line, row.sourced_id, problem))
 
-    def _tick(self, name: str, count: int) -> None:
-        if self.progress is not None:
-            self.progress(name, count)
+    def _chunks_of(self, stem: str) -> Iterator[list[Row]]:
+        """The file's rows in chunks, the progress told after each."""
+        count = 0
+        total = self.catalog.row_counts.get(stem)
+        for number, chunk in enumerate(_chunks(_rows(self.roster, self.manifest, stem)), 1):
+            yield chunk
+            count += len(chunk)
+            if self.progress is not None:
+                self.progress(f"{stem}.csv", count, total)
+            if number % ANALYZE_EVERY == 0:
+                self._analyze()
+        self._analyze()
+
+    def _analyze(self) -> None:
+        """PostgreSQL plans each lookup from table statistics, which autovacuum cannot
+        refresh while this transaction's rows are uncommitted: the tables would still
+        look empty, and every chunk's lookup would scan them whole. ANALYZE in the
+        transaction counts its own rows."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.flush()
+            self.session.execute(text(_ANALYZE))
 
     # -- orgs, sessions, classes -------------------------------------------------------
 
     def _import_orgs(self) -> None:
-        count = 0
-        for chunk in _chunks(_rows(self.roster, self.manifest, "orgs")):
+        for chunk in self._chunks_of("orgs"):
             mapped = self._mapped(_ORG_KINDS, [row.sourced_id for row in chunk])
             programs = {
                 program.id_program: program
@@ -424,9 +500,7 @@ class _Importer:
             }
             for row in chunk:
                 self._import_org(row, mapped.get(row.sourced_id), programs)
-            self.session.flush()
-            count += len(chunk)
-            self._tick("orgs.csv", count)
+            self._flush()
         self.school_programs = {
             source.sourced_id: source.record_id
             for source in self.session.scalars(
@@ -482,7 +556,7 @@ class _Importer:
             )
         }
         by_id = {period.id_report_period: period for period in periods.values()}
-        for chunk in _chunks(_rows(self.roster, self.manifest, "academicSessions")):
+        for chunk in self._chunks_of("academicSessions"):
             mapped = self._mapped(("session",), [row.sourced_id for row in chunk])
             for row in chunk:
                 source = mapped.get(row.sourced_id)
@@ -536,7 +610,7 @@ class _Importer:
                 periods[(existing.year, existing.name)] = existing
                 self._record("update", "report_period", existing.id_report_period, changed)
                 self.summary.updated["periods"] += 1
-            self.session.flush()
+            self._flush()
 
     def _period_values(self, row: Row) -> dict[str, Any] | None:
         school_year = row.get("schoolYear")
@@ -565,7 +639,7 @@ class _Importer:
         }
 
     def _import_classes(self) -> None:
-        for chunk in _chunks(_rows(self.roster, self.manifest, "classes")):
+        for chunk in self._chunks_of("classes"):
             mapped = self._mapped(("class",), [row.sourced_id for row in chunk])
             for row in chunk:
                 program = self._program_of([row.get("schoolSourcedId")])
@@ -574,7 +648,7 @@ class _Importer:
                     self._remember("class", row.sourced_id, program)
                 elif source.record_id != program and program is not None:
                     source.record_id = program
-            self.session.flush()
+            self._flush()
 
     def _program_of(self, orgs: list[str]) -> int | None:
         if self.options.id_program is not None:
@@ -599,8 +673,7 @@ class _Importer:
         return [primary, *orgs] if primary else orgs
 
     def _import_users(self) -> None:
-        count = 0
-        for chunk in _chunks(_rows(self.roster, self.manifest, "users")):
+        for chunk in self._chunks_of("users"):
             # A delta's tobedeleted row may carry nothing but its sourcedId.
             unnamed = [row for row in chunk if not self._role(row) and self._removed(row)]
             students = [row for row in chunk if self._role(row) == "student"] + unnamed
@@ -609,9 +682,7 @@ class _Importer:
                 self._import_students(students)
             if staff:
                 self._import_staff(staff)
-            self.session.flush()
-            count += len(chunk)
-            self._tick("users.csv", count)
+            self._flush()
 
     @staticmethod
     def _removed(row: Row) -> bool:
@@ -632,6 +703,7 @@ class _Importer:
             for row in rows
             if not self._removed(row)
         }
+        # Earlier chunks of this import are flushed, so this also sees their students.
         taken: dict[str, int] = dict(
             self.session.execute(
                 select(func.lower(Student.identifier), Student.id_student)
@@ -642,24 +714,15 @@ class _Importer:
                 )
             ).all()
         )
+        # Identifiers given in this chunk, to the student (new or known) that has it.
+        claimed: dict[str, Student] = {}
+        created: list[tuple[str, Student, list[str]]] = []
         for row in rows:
             source = mapped.get(row.sourced_id)
             student = known.get(source.record_id) if source and source.record_id else None
             if self._removed(row):
-                if student is None:
-                    continue
-                if student.withdrawn_on is None:
-                    student.withdrawn_on = self.now.date()
-                    self._record(
-                        "update",
-                        "student",
-                        student.id_student,
-                        ["withdrawn_on"],
-                        id_student=student.id_student,
-                    )
-                    self.summary.deactivated["students"] += 1
-                else:
-                    self.summary.unchanged += 1
+                if student is not None:
+                    self._withdraw(student)
                 continue
             identifier = row.get("identifier") or row.get("username")
             if not identifier:
@@ -668,8 +731,14 @@ class _Importer:
             if len(identifier) > IDENTIFIER_MAX:
                 self._error("users", row, f"identifier over {IDENTIFIER_MAX} characters")
                 continue
-            owner = self.identifiers.get(identifier.lower(), taken.get(identifier.lower()))
-            if owner is not None and (student is None or owner != student.id_student):
+            key = identifier.lower()
+            holder = claimed.get(key)
+            owner = taken.get(key)
+            if (holder is not None and holder is not student) or (
+                holder is None
+                and owner is not None
+                and (student is None or owner != student.id_student)
+            ):
                 self._error(
                     "users", row, "identifier already used by another student of the district"
                 )
@@ -687,32 +756,53 @@ class _Importer:
             if student is None:
                 student = Student(**values)
                 self.session.add(student)
-                self.session.flush()
-                self._remember("student", row.sourced_id, student.id_student)
-                self._record(
-                    "create",
-                    "student",
-                    student.id_student,
-                    [key for key, value in values.items() if value is not None],
-                    id_student=student.id_student,
+                created.append(
+                    (row.sourced_id, student, [k for k, v in values.items() if v is not None])
                 )
                 self.summary.created["students"] += 1
             else:
-                changed = [key for key, value in values.items() if getattr(student, key) != value]
-                if changed:
-                    for key in changed:
-                        setattr(student, key, values[key])
-                    self._record(
-                        "update",
-                        "student",
-                        student.id_student,
-                        changed,
-                        id_student=student.id_student,
-                    )
-                    self.summary.updated["students"] += 1
-                else:
-                    self.summary.unchanged += 1
-            self.identifiers[identifier.lower()] = student.id_student
+                self._update(student, values, "student", "students", student.id_student)
+            claimed[key] = student
+        if created:
+            # One batched INSERT for the chunk's new students, their ids returned.
+            self.session.flush()
+        for sourced_id, student, fields in created:
+            self._remember("student", sourced_id, student.id_student)
+            self._record(
+                "create", "student", student.id_student, fields, id_student=student.id_student
+            )
+
+    def _withdraw(self, student: Student) -> None:
+        if student.withdrawn_on is not None:
+            self.summary.unchanged += 1
+            return
+        student.withdrawn_on = self.now.date()
+        self._record(
+            "update",
+            "student",
+            student.id_student,
+            ["withdrawn_on"],
+            id_student=student.id_student,
+        )
+        self.summary.deactivated["students"] += 1
+
+    def _update(
+        self,
+        record: Student | User,
+        values: dict[str, object],
+        resource: str,
+        kind: str,
+        record_id: int,
+    ) -> None:
+        changed = [key for key, value in values.items() if getattr(record, key) != value]
+        if not changed:
+            self.summary.unchanged += 1
+            return
+        for key in changed:
+            setattr(record, key, values[key])
+        id_student = record_id if resource == "student" else None
+        self._record("update", resource, record_id, changed, id_student=id_student)
+        self.summary.updated[kind] += 1
 
     def _import_staff(self, rows: list[Row]) -> None:
         mapped = self._mapped(("staff",), [row.sourced_id for row in rows])
@@ -737,22 +827,16 @@ class _Importer:
                 )
             )
         )
+        # Emails a row of this chunk has already claimed (a new account has no id yet).
+        claimed: set[str] = set()
+        created: list[tuple[str, User, list[str], set[int]]] = []
         memberships: dict[int, set[int]] = {}
         for row in rows:
             source = mapped.get(row.sourced_id)
             user = known.get(source.record_id) if source and source.record_id else None
             if self._removed(row):
-                if user is None:
-                    continue
-                if user.deactivated_at is None:
-                    user.deactivated_at = self.now
-                    revoke_user_sessions(
-                        self.session, user.id_user, now=self.now, reason="roster_import"
-                    )
-                    self._record("update", "user", user.id_user, ["deactivated_at"])
-                    self.summary.deactivated["staff"] += 1
-                else:
-                    self.summary.unchanged += 1
+                if user is not None:
+                    self._deactivate(user)
                 continue
             try:
                 email = normalise_email(row.get("email"))
@@ -764,48 +848,56 @@ class _Importer:
                 self._error("users", row, f"name over {NAME_MAX} characters")
                 continue
             owner = by_email.get(email)
-            if owner is not None and (user is None or owner.id_user != user.id_user):
+            if owner is not None and owner is not user:
                 if owner.id_school_district_home != self.district:
                     self._error(
                         "users", row, "email already used by an account of another district"
                     )
                     continue
-                if user is not None or owner.id_user in already_mapped:
+                if user is not None or email in claimed or owner.id_user in already_mapped:
                     self._error("users", row, "email already used by another account")
                     continue
                 # An account made by hand before the first import is taken over, not doubled.
                 user = owner
                 self._remember("staff", row.sourced_id, user.id_user)
                 already_mapped.add(user.id_user)
+            claimed.add(email)
             values: dict[str, object] = {"email": email, "name": name or None}
             if self.id_role is not None and (user is None or user.id_role is None):
                 values["id_role"] = self.id_role
+            programs = self._programs_of(self._orgs(row))
             if user is None:
                 user = User(id_school_district_home=self.district, **values)
                 self.session.add(user)
-                self.session.flush()
-                self._remember("staff", row.sourced_id, user.id_user)
-                self._record(
-                    "create",
-                    "user",
-                    user.id_user,
-                    ["id_school_district_home", *[k for k, v in values.items() if v is not None]],
-                )
+                fields = [
+                    "id_school_district_home",
+                    *[k for k, v in values.items() if v is not None],
+                ]
+                created.append((row.sourced_id, user, fields, programs))
                 self.summary.created["staff"] += 1
-            else:
-                changed = [key for key, value in values.items() if getattr(user, key) != value]
-                if changed:
-                    for key in changed:
-                        setattr(user, key, values[key])
-                    self._record("update", "user", user.id_user, changed)
-                    self.summary.updated["staff"] += 1
-                else:
-                    self.summary.unchanged += 1
+                by_email[email] = user
+                continue
+            self._update(user, values, "user", "staff", user.id_user)
             by_email[email] = user
-            programs = self._programs_of(self._orgs(row))
+            if programs:
+                memberships.setdefault(user.id_user, set()).update(programs)
+        if created:
+            self.session.flush()
+        for sourced_id, user, fields, programs in created:
+            self._remember("staff", sourced_id, user.id_user)
+            self._record("create", "user", user.id_user, fields)
             if programs:
                 memberships.setdefault(user.id_user, set()).update(programs)
         self._add_memberships(memberships)
+
+    def _deactivate(self, user: User) -> None:
+        if user.deactivated_at is not None:
+            self.summary.unchanged += 1
+            return
+        user.deactivated_at = self.now
+        revoke_user_sessions(self.session, user.id_user, now=self.now, reason="roster_import")
+        self._record("update", "user", user.id_user, ["deactivated_at"])
+        self.summary.deactivated["staff"] += 1
 
     def _programs_of(self, orgs: list[str]) -> set[int]:
         if self.options.id_program is not None:
@@ -823,76 +915,264 @@ class _Importer:
                 )
             )
         )
-        for id_user, programs in memberships.items():
-            for id_program in sorted(programs):
-                if (id_user, id_program) in existing:
-                    continue
-                membership = UserProgram(
-                    id_user=id_user, id_program=id_program, status="active", joined_at=self.now
-                )
-                self.session.add(membership)
-                self.session.flush()
-                self._record(
-                    "create",
-                    "program_membership",
-                    membership.id_user_program,
-                    ["id_program", "id_user", "status"],
-                )
-                self.summary.created["assignments"] += 1
+        added = [
+            UserProgram(id_user=id_user, id_program=id_program, status="active", joined_at=self.now)
+            for id_user, programs in memberships.items()
+            for id_program in sorted(programs)
+            if (id_user, id_program) not in existing
+        ]
+        if not added:
+            return
+        self.session.add_all(added)
+        self.session.flush()
+        for membership in added:
+            self._record(
+                "create",
+                "program_membership",
+                membership.id_user_program,
+                ["id_program", "id_user", "status"],
+            )
+        self.summary.created["assignments"] += len(added)
 
-    # -- caseloads ---------------------------------------------------------------------
+    # -- enrollments and caseloads -----------------------------------------------------
 
-    def _import_caseloads(self) -> None:
-        """Teachers and aides of a class read its students (access level read)."""
-        teachers: dict[str, set[str]] = {}
-        pupils: dict[str, set[str]] = {}
-        for row in _rows(self.roster, self.manifest, "enrollments"):
-            if row.to_be_deleted:
-                continue
-            target = pupils if row.get("role") == "student" else teachers
-            target.setdefault(row.get("classSourcedId"), set()).add(row.get("userSourcedId"))
-        users: dict[str, int] = {}
-        for stem_kind in ("staff", "student"):
-            wanted = {
-                user
-                for group in (teachers if stem_kind == "staff" else pupils).values()
-                for user in group
-            }
-            for chunk in _chunks(sorted(wanted)):
-                for source in self._mapped((stem_kind,), chunk).values():
-                    if source.record_id is not None:
-                        users[f"{stem_kind}:{source.sourced_id}"] = source.record_id
-        pairs: set[tuple[int, int]] = set()
-        for class_id, staff in teachers.items():
-            staff_ids = [users[f"staff:{s}"] for s in staff if f"staff:{s}" in users]
-            student_ids = [
-                users[f"student:{s}"] for s in pupils.get(class_id, ()) if f"student:{s}" in users
-            ]
-            pairs.update((u, s) for u in staff_ids for s in student_ids)
-        for batch in _chunks(sorted(pairs)):
-            existing = set(
-                self.session.execute(
-                    select(UserStudent.id_user, UserStudent.id_student).where(
-                        tuple_(UserStudent.id_user, UserStudent.id_student).in_(batch)
+    def _import_enrollments(self) -> None:
+        """Enrollments are kept (roster_enrollment) so that a later delta may name one by
+        its sourcedId alone. One that goes (`tobedeleted`, or moved to another class or
+        user) ends the caseload links it justified, unless another class still
+        justifies them; with --caseloads-from-classes the classes of the file's
+        enrollments get their links."""
+        touched: set[str] = set()
+        # (staff sourcedId, student sourcedId) pairs whose link may have lost its reason.
+        doubtful: set[tuple[str, str]] = set()
+        for chunk in self._chunks_of("enrollments"):
+            stored = {
+                sourced_id: (id_enrollment, (class_id, user_id, role))
+                for id_enrollment, sourced_id, class_id, user_id, role in self.session.execute(
+                    select(
+                        RosterEnrollment.id_roster_enrollment,
+                        RosterEnrollment.sourced_id,
+                        RosterEnrollment.class_sourced_id,
+                        RosterEnrollment.user_sourced_id,
+                        RosterEnrollment.role,
+                    ).where(
+                        RosterEnrollment.id_school_district == self.district,
+                        RosterEnrollment.sourced_id.in_([row.sourced_id for row in chunk]),
                     )
                 )
-            )
-            for id_user, id_student in batch:
-                if (id_user, id_student) in existing:
+            }
+            added: list[dict[str, Any]] = []
+            moved: list[dict[str, Any]] = []
+            gone_ids: list[int] = []
+            gone: list[tuple[str, str, str]] = []
+            for row in chunk:
+                before = stored.get(row.sourced_id)
+                if row.to_be_deleted:
+                    if before is not None:
+                        gone_ids.append(before[0])
+                        gone.append(before[1])
                     continue
-                link = UserStudent(
-                    id_user=id_user, id_student=id_student, access_level="read", is_primary=False
+                now = (row.get("classSourcedId"), row.get("userSourcedId"), row.get("role"))
+                if not all(now):
+                    self._error("enrollments", row, "no classSourcedId, userSourcedId or role")
+                    continue
+                if self.options.caseloads_from_classes:
+                    touched.add(now[0])
+                values = {"class_sourced_id": now[0], "user_sourced_id": now[1], "role": now[2]}
+                if before is None:
+                    added.append(
+                        {"id_school_district": self.district, "sourced_id": row.sourced_id} | values
+                    )
+                elif before[1] != now:
+                    moved.append({"id_roster_enrollment": before[0]} | values)
+                    gone.append(before[1])
+            # Read the classes' rosters before the chunk's changes, to know whom a gone
+            # enrollment linked.
+            doubtful.update(self._pairs_of(gone))
+            if gone_ids:
+                self.session.execute(
+                    delete(RosterEnrollment).where(
+                        RosterEnrollment.id_roster_enrollment.in_(gone_ids)
+                    )
                 )
-                self.session.add(link)
-                self.session.flush()
-                self._record(
-                    "create",
-                    "student_access",
-                    link.id_user_student,
-                    ["access_level", "id_student", "id_user", "is_primary"],
-                    id_student=id_student,
+            if moved:
+                self.session.execute(update(RosterEnrollment), moved)
+            if added:
+                self.session.execute(insert(RosterEnrollment), added)
+        if doubtful:
+            self._end_caseloads(doubtful)
+        if touched:
+            self._make_caseloads(touched)
+
+    def _pairs_of(self, gone: list[tuple[str, str, str]]) -> set[tuple[str, str]]:
+        """The (staff, student) pairs that the gone enrollments were part of."""
+        pairs: set[tuple[str, str]] = set()
+        classes = sorted({class_id for class_id, _user, _role in gone})
+        for chunk in _chunks(classes):
+            rosters = self._rosters(chunk)
+            for class_id, user_id, role in gone:
+                if class_id not in rosters:
+                    continue
+                staff, students = rosters[class_id]
+                if role == "student":
+                    pairs.update((teacher, user_id) for teacher in staff)
+                else:
+                    pairs.update((user_id, student) for student in students)
+        return pairs
+
+    def _rosters(self, classes: list[str]) -> dict[str, tuple[set[str], set[str]]]:
+        """Each stored class's staff and students (sourcedIds)."""
+        rosters: dict[str, tuple[set[str], set[str]]] = {}
+        for class_id, user_id, role in self.session.execute(
+            select(
+                RosterEnrollment.class_sourced_id,
+                RosterEnrollment.user_sourced_id,
+                RosterEnrollment.role,
+            ).where(
+                RosterEnrollment.id_school_district == self.district,
+                RosterEnrollment.class_sourced_id.in_(classes),
+            )
+        ):
+            staff, students = rosters.setdefault(class_id, (set(), set()))
+            (students if role == "student" else staff).add(user_id)
+        return rosters
+
+    def _end_caseloads(self, doubtful: set[tuple[str, str]]) -> None:
+        """Links this import's enrollments no longer justify, and that an import made
+        (a link made by hand is never touched), are deleted: the data model has no end
+        date for a link, and its deletion is in the audit trail."""
+        staff_of = aliased(RosterEnrollment)
+        pupil_of = aliased(RosterEnrollment)
+        for chunk in _chunks(sorted(doubtful)):
+            still: set[tuple[str, str]] = set(
+                self.session.execute(
+                    select(staff_of.user_sourced_id, pupil_of.user_sourced_id)
+                    .join(
+                        pupil_of,
+                        (pupil_of.id_school_district == staff_of.id_school_district)
+                        & (pupil_of.class_sourced_id == staff_of.class_sourced_id),
+                    )
+                    .where(
+                        staff_of.id_school_district == self.district,
+                        staff_of.role != "student",
+                        pupil_of.role == "student",
+                        tuple_(staff_of.user_sourced_id, pupil_of.user_sourced_id).in_(chunk),
+                    )
+                    .distinct()
                 )
-                self.summary.created["assignments"] += 1
+            )
+            ended = [pair for pair in chunk if pair not in still]
+            staff = self._record_ids("staff", (user for user, _ in ended))
+            students = self._record_ids("student", (student for _, student in ended))
+            pairs = {
+                (staff[user], students[student])
+                for user, student in ended
+                if user in staff and student in students
+            }
+            if pairs:
+                self._unlink(pairs)
+
+    def _unlink(self, pairs: set[tuple[int, int]]) -> None:
+        marks = self._mapped(("caseload",), [_caseload_key(*pair) for pair in pairs])
+        links = [
+            (id_link, id_user, id_student)
+            for id_link, id_user, id_student in self.session.execute(
+                select(
+                    UserStudent.id_user_student, UserStudent.id_user, UserStudent.id_student
+                ).where(UserStudent.id_student.in_(sorted({student for _, student in pairs})))
+            )
+            if (id_user, id_student) in pairs
+        ]
+        ended: list[int] = []
+        for id_link, id_user, id_student in links:
+            mark = marks.get(_caseload_key(id_user, id_student))
+            if mark is None or mark.record_id != id_link:
+                continue
+            ended.append(id_link)
+            self.session.delete(mark)
+            self._record(
+                "delete",
+                "student_access",
+                id_link,
+                _LINK_FIELDS,
+                id_student=id_student,
+                id_user=id_user,
+            )
+        if ended:
+            self.session.flush()
+            self.session.execute(delete(UserStudent).where(UserStudent.id_user_student.in_(ended)))
+            self.summary.deactivated["assignments"] += len(ended)
+
+    def _make_caseloads(self, touched: set[str]) -> None:
+        """Teachers and aides of a class read its students (access level read)."""
+        for classes in _chunks(sorted(touched), CLASS_BATCH):
+            rosters = self._rosters(classes)
+            staff = self._record_ids("staff", (u for s, _ in rosters.values() for u in s))
+            students = self._record_ids("student", (u for _, p in rosters.values() for u in p))
+            pairs = {
+                (staff[teacher], students[pupil])
+                for teachers, pupils in rosters.values()
+                for teacher in teachers
+                if teacher in staff
+                for pupil in pupils
+                if pupil in students
+            }
+            for batch in _chunks(sorted(pairs)):
+                self._link(batch)
+            self._flush()
+
+    def _link(self, pairs: list[tuple[int, int]]) -> None:
+        # Looked up by student (an index), not by pair: a row-value IN is a full scan on
+        # SQLite.
+        existing = {
+            (id_user, id_student)
+            for id_user, id_student in self.session.execute(
+                select(UserStudent.id_user, UserStudent.id_student).where(
+                    UserStudent.id_student.in_(sorted({student for _, student in pairs}))
+                )
+            )
+        }
+        wanted = [
+            {
+                "id_user": id_user,
+                "id_student": id_student,
+                "access_level": "read",
+                "is_primary": False,
+            }
+            for id_user, id_student in pairs
+            if (id_user, id_student) not in existing
+        ]
+        if not wanted:
+            return
+        # One batched INSERT, the new ids returned in the order of the rows.
+        created = self.session.execute(
+            insert(UserStudent).returning(
+                UserStudent.id_user_student,
+                UserStudent.id_user,
+                UserStudent.id_student,
+                sort_by_parameter_order=True,
+            ),
+            wanted,
+        ).all()
+        # A mark left by a link deleted by hand since is pointed at the new link.
+        marks = self._mapped(
+            ("caseload",),
+            [_caseload_key(id_user, id_student) for _, id_user, id_student in created],
+        )
+        for id_link, id_user, id_student in created:
+            key = _caseload_key(id_user, id_student)
+            if key in marks:
+                marks[key].record_id = id_link
+            else:
+                self._remember("caseload", key, id_link)
+            self._record("create", "student_access", id_link, _LINK_FIELDS, id_student=id_student)
+        self.summary.created["assignments"] += len(created)
+
+
+def _caseload_key(id_user: int | None, id_student: int | None) -> str:
+    """roster_source.sourced_id of a caseload link an import made: links come from
+    pairs of enrollments, so they have no sourcedId of their own."""
+    return f"{id_user}:{id_student}"
 
 
 def period_name(title: str) -> str:

@@ -7,9 +7,10 @@ nothing cached to invalidate.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, select
+from sqlalchemy import ColumnElement, Select, case, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Bundle
 
@@ -107,6 +108,68 @@ def list_access(
         actor.db, statement, [UserStudent.id_user_student.expression], page
     )
     return [StudentAccess.model_validate(row) for row in rows], next_cursor
+
+
+@dataclass(frozen=True)
+class ProgramAssignment:
+    id_user_student: int
+    id_student: int
+    identifier: str
+    id_user: int | None
+    name: str | None
+    access_level: str | None
+    is_primary: bool
+
+
+def program_assignments(actor: Actor, id_program: int, limit: int) -> list[ProgramAssignment]:
+    """The caseload assignments of a program's students that the actor may read, by
+    student then staff member: one joined query (a caseload page's list)."""
+    return _assignment_rows(actor, Student.id_program == id_program, limit)
+
+
+def assigned_to(actor: Actor, id_student: int, limit: int) -> list[ProgramAssignment]:
+    """Who is assigned to a student (primary contacts first), as far as the actor may
+    read the assignments: one joined query."""
+    rows = _assignment_rows(actor, UserStudent.id_student == id_student, limit)
+    return sorted(rows, key=lambda row: (not row.is_primary, row.name or ""))
+
+
+def caseload_of(actor: Actor, id_user: int, limit: int) -> list[ProgramAssignment]:
+    """A staff member's caseload, as far as the actor may read it: one joined query."""
+    return _assignment_rows(actor, UserStudent.id_user == id_user, limit)
+
+
+def _assignment_rows(
+    actor: Actor, condition: ColumnElement[bool], limit: int
+) -> list[ProgramAssignment]:
+    statement = (
+        select(
+            UserStudent.id_user_student,
+            UserStudent.id_student,
+            Student.identifier,
+            UserStudent.id_user,
+            User.name,
+            UserStudent.access_level,
+            UserStudent.is_primary,
+        )
+        .join(Student, Student.id_student == UserStudent.id_student)
+        .outerjoin(User, User.id_user == UserStudent.id_user)
+        .where(condition, actor.authz.readable(RESOURCE), actor.authz.readable("student"))
+        .order_by(Student.identifier, User.name, UserStudent.id_user_student)
+        .limit(limit)
+    )
+    return [
+        ProgramAssignment(
+            id_user_student=row.id_user_student,
+            id_student=row.id_student,
+            identifier=row.identifier or f"Student {row.id_student}",
+            id_user=row.id_user,
+            name=row.name,
+            access_level=row.access_level,
+            is_primary=bool(row.is_primary),
+        )
+        for row in actor.db.execute(statement)
+    ]
 
 
 def create_access(actor: Actor, id_student: int, body: StudentAccessInput) -> StudentAccess:

@@ -35,6 +35,7 @@ from goalpath.models import (
 from goalpath.progress_events import service as progress_events
 from goalpath.progress_reports import service as progress_reports
 from goalpath.progress_reports.periods import current_period, period_choices, school_year_label
+from goalpath.student_access import service as student_access
 from goalpath.students import service as students
 from goalpath.students.overview import program_names, student_rows
 from goalpath.web import forms
@@ -65,6 +66,8 @@ REPORTS_PER_PAGE = 100
 
 
 MAX_SEARCH = 50
+# The staff assigned to a student, listed on their page.
+ASSIGNED_SHOWN = 50
 # Above this many goals a move form per goal (each listing every other goal) would make
 # the page grow with the square of the tree: the tree gets one shared move form instead.
 MOVE_FORMS_PER_GOAL = 40
@@ -229,6 +232,9 @@ def _student_context(
         "program": program_names(actor, [student.id_program]).get(student.id_program or 0),
         "role_name": role,
         "may_edit_student": authz.allowed_on(Student, id_student, "student", "update"),
+        "assigned": student_access.assigned_to(actor, id_student, ASSIGNED_SHOWN)
+        if actor.grants.allows(student_access.RESOURCE, "read")
+        else None,
         "reasons": reasons,
         "goals": tree,
         "goal_titles": goal_titles,

@@ -22,6 +22,8 @@ from goalpath.errors import GoalpathError, ValidationFailed
 from goalpath.models import (
     User,
 )
+from goalpath.programs import service as programs
+from goalpath.student_access import service as student_access
 from goalpath.users import service as users
 from goalpath.users.schemas import UserCreate, UserFilters, UserUpdate
 from goalpath.web import forms
@@ -38,6 +40,9 @@ from goalpath.web.forms import FormState, FormText
 from goalpath.web.pages import PageActor, page_router, redirect_with_flash
 
 router = page_router()
+
+# A staff member's page lists this many of their students.
+CASELOAD_SHOWN = 200
 
 
 @dataclass(frozen=True)
@@ -217,6 +222,8 @@ def _user_page(
             "role_label": role_label,
             "locked": locked,
             "second_factor_on": second_factor.enrolled(actor.db, user.id_user),
+            "memberships": programs.programs_of_member(actor, user.id_user),
+            "caseload": student_access.caseload_of(actor, user.id_user, CASELOAD_SHOWN),
             "is_self": user.id_user == actor.id_user,
             "may_update": actor.grants.allows("user", "update"),
             **state.context(),

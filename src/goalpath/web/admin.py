@@ -92,7 +92,20 @@ AUDIT = Section(
 )
 
 
-SECTIONS = (DISTRICTS, PROGRAMS, STAFF, ROLES, CASELOADS, AUDIT)
+SIGN_IN = Section(
+    "District sign-in",
+    f"{ADMIN_PATH}/identity-providers",
+    ("school_district", "update", "district"),
+    "Signing in with the district's own accounts (Google Workspace, Microsoft Entra ID).",
+)
+ROSTER = Section(
+    "Roster import",
+    f"{ADMIN_PATH}/roster",
+    ("school_district", "update", "district"),
+    "Bring in the district's schools, staff and students from its student information "
+    "system (OneRoster CSV).",
+)
+SECTIONS = (DISTRICTS, PROGRAMS, STAFF, ROLES, CASELOADS, SIGN_IN, ROSTER, AUDIT)
 
 
 def sections_for(actor: Actor) -> list[Section]:
