@@ -15,6 +15,7 @@ from goalpath.audit.pages import router as audit_pages
 from goalpath.auth.api import router as auth_router
 from goalpath.auth.oidc_pages import router as oidc_pages_router
 from goalpath.auth.pages import router as auth_pages_router
+from goalpath.auth.second_factor_pages import router as second_factor_pages_router
 from goalpath.config import Settings, get_settings
 from goalpath.db import Database
 from goalpath.districts.api import router as districts_router
@@ -137,9 +138,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.include_router(ops_router)
     app.include_router(docs_router)
-    # Before the sign-in pages, whose router still answers "/" for older setups.
     app.include_router(home_pages)
     app.include_router(auth_pages_router)
+    app.include_router(second_factor_pages_router)
     app.include_router(oidc_pages_router)
     app.include_router(identity_provider_pages_router)
     for pages in PAGE_ROUTERS:

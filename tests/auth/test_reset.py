@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from goalpath.auth.service import Request, ResetTokenInvalid, confirm_password_reset
+from goalpath.auth.password_reset import ResetTokenInvalid, confirm_password_reset
+from goalpath.auth.request import Request
 from goalpath.auth.tokens import token_digest
 from goalpath.config import Settings
 from goalpath.db import Database

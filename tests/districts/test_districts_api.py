@@ -90,7 +90,9 @@ def test_system_admin_creates_a_district_with_one_audit_row(
     rows = support.audit_rows(database, "school_district", action="create")
     assert len(rows) == 1
     assert rows[0].record_id == str(body["id_school_district"])
-    assert support.fields_of(rows[0]) == ["contact_email", "name"]
+    assert support.fields_of(rows[0]) == ["contact_email", "country_code", "name", "time_zone"]
+    # A new district's pages show Eastern time and US dates until it says otherwise.
+    assert (body["time_zone"], body["country_code"]) == ("America/New_York", "US")
     assert "Eastbrook" not in (rows[0].details or "")
     assert client.get(f"{URL}/{body['id_school_district']}", headers=headers).status_code == 200
 

@@ -347,7 +347,8 @@ def test_generation_costs_the_same_statements_for_3_or_30_students(
             counts[expected].append(log.count)
     assert counts["created"][0] == counts["created"][1]
     assert counts["updated"][0] == counts["updated"][1]
-    summary = reports_of(database, "Q1", 2026)[0].summary or ""
+    # The pilot programs' reports come after any the demo district has for the period.
+    summary = reports_of(database, "Q1", 2026)[-1].summary or ""
     assert summary.startswith("2 progress notes were logged for this goal")
 
 

@@ -97,6 +97,8 @@ def test_the_status_board_counts_missing_draft_and_final(
     roots = root_goals_of(database, demo_students)
     reports = q1_reports(database, demo_students)
     assert len(reports) == len(roots)
+    # The demo's Q1 2025 reports are all final: reopen all but two.
+    finalise(database, reports[2:], None)
     finalise(database, reports[:2], at(2025, 11, 10))
     newcomer = make_student(database, id_program, "RUSD-888001")
     science = make_goal(database, newcomer, "Science vocabulary")
@@ -223,7 +225,12 @@ def test_the_csv_export(
         session.execute(
             update(ProgressReport)
             .where(ProgressReport.id_progress_report == reports[1])
-            .values(summary='=HYPERLINK("http://evil.example")')
+            # A draft whatever the demo district made of it.
+            .values(
+                summary='=HYPERLINK("http://evil.example")',
+                finalized_at=None,
+                id_user_finalized=None,
+            )
         )
     finalise(database, [reports[0]], at(2025, 11, 10))
 

@@ -69,6 +69,10 @@ def test_a_case_managers_day(
     id_student = caseload(database, user_id(staff, CASE_MANAGER))[1]
     id_goal = root_goals(database, id_student)[0]
     sign_in(page, settings, CASE_MANAGER)
+    # Her day first: the home page lists her caseload.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Today")
+    expect(page.get_by_role("region", name="My caseload")).to_be_visible()
+    check_page(page, "home-case-manager")
 
     page.goto("/students")
     expect(page.get_by_role("heading", level=1)).to_have_text("My students")
@@ -220,7 +224,7 @@ def test_a_coordinator_checks_and_drafts_the_programs_reports(
     page.get_by_label("School year").select_option("2025")
     page.get_by_role("button", name="Show").click()
     page.wait_for_url(re.compile(r"period=Q1&year=2025"))
-    expect(page.get_by_role("table")).to_contain_text("Draft")
+    expect(page.get_by_role("table")).to_contain_text("Final")
 
     page.get_by_label("Period").select_option("Q2")
     page.get_by_label("School year").select_option("2026")

@@ -161,10 +161,11 @@ def sub_goals(database: Database, id_goal: int) -> list[int]:
 
 
 def report_of(database: Database, id_student: int) -> int:
+    """The student's first report still open for editing (a draft)."""
     with database.session_scope() as session:
         found = session.scalar(
             select(func.min(ProgressReport.id_progress_report)).where(
-                ProgressReport.id_student == id_student
+                ProgressReport.id_student == id_student, ProgressReport.finalized_at.is_(None)
             )
         )
         assert found is not None
@@ -689,7 +690,10 @@ def test_reports_draft_edit_finalise_and_reopen(
     reopened = post(pages, f"{location}/reopen", {})
     assert reopened.status_code == 303
     assert "Save summary" in pages.get(location).text
-    redrafted = post(pages, f"{location}/regenerate", {})
+    # The text was edited: drafting again asks first (tests/web/test_report_revisions.py).
+    asked = post(pages, f"{location}/regenerate", {})
+    assert asked.status_code == 200 and "Replace my edited text" in asked.text
+    redrafted = post(pages, f"{location}/regenerate", {"replace_edited": "yes"})
     assert redrafted.status_code == 303
     with database.session_scope() as session:
         report = session.get(ProgressReport, id_report)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from fastapi import Request
@@ -28,7 +28,7 @@ from goalpath.models import (
 )
 from goalpath.web import forms
 from goalpath.web.admin import AUDIT, require_section, section_page, staff_by_email
-from goalpath.web.pages import PageActor, page_router
+from goalpath.web.pages import PageActor, page_router, viewer_of
 
 router = page_router()
 
@@ -76,13 +76,16 @@ def _day(text: str) -> date | None:
         return None
 
 
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+def _midnight(day: date, zone: tzinfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
 
 
-def audit_filters(actor: Actor, search: AuditSearch) -> tuple[AuditFilters, dict[str, list[str]]]:
+def audit_filters(
+    actor: Actor, search: AuditSearch, zone: tzinfo = UTC
+) -> tuple[AuditFilters, dict[str, list[str]]]:
     """The API's filters from the page's form: a student by identifier (or Goalpath
-    number), a person by email (or number), an action, and whole days in UTC."""
+    number), a person by email (or number), an action, and whole days of the reader's
+    district (`zone`)."""
     errors: dict[str, list[str]] = {}
     id_student = id_user = None
     for field in ("student", "user", "action", "resource", "outcome", "date_from", "date_to"):
@@ -137,15 +140,20 @@ def audit_filters(actor: Actor, search: AuditSearch) -> tuple[AuditFilters, dict
         action=search.action or None,
         resource=search.resource or None,
         outcome=search.outcome or None,
-        occurred_from=_midnight(first) if first else None,
+        occurred_from=_midnight(first, zone) if first else None,
         # The last day is included whole.
         occurred_to=(
-            _midnight(last) + timedelta(days=1) - timedelta(microseconds=1)
+            _midnight(last + timedelta(days=1), zone) - timedelta(microseconds=1)
             if last and last < date.max
             else None
         ),
     )
     return filters, errors
+
+
+def _zone(request: Request) -> tzinfo:
+    viewer = viewer_of(request)
+    return viewer.locale.zone if viewer is not None else UTC
 
 
 def _with_current(choices: tuple[tuple[str, str], ...], current: str) -> list[tuple[str, str]]:
@@ -229,7 +237,7 @@ def audit_page(
 ) -> Response:
     require_section(actor, AUDIT)
     search = AuditSearch(student, user, action, resource, outcome, date_from, date_to)
-    filters, errors = audit_filters(actor, search)
+    filters, errors = audit_filters(actor, search, _zone(request))
     rows: list[Any] = []
     next_cursor = None
     if not errors:
@@ -275,7 +283,7 @@ def audit_export(
     filters."""
     require_section(actor, AUDIT)
     search = AuditSearch(student, user, action, resource, outcome, date_from, date_to)
-    filters, errors = audit_filters(actor, search)
+    filters, errors = audit_filters(actor, search, _zone(request))
     if errors:
         message = "; ".join(
             f"{field.replace('_', ' ')}: {text[0]}" for field, text in errors.items()

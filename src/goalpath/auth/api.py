@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from goalpath.auth import password_reset as resets
 from goalpath.auth import second_factor, service
 from goalpath.auth.deps import CurrentPrincipal, app_settings, audited_request_info, request_info
 from goalpath.auth.events import security_event
@@ -37,17 +38,17 @@ from goalpath.models import Role, UserSession
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-def _limiter(request: Request) -> RateLimiter:
+def limiter_of(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.rate_limiter
     return limiter
 
 
-def _passwords(request: Request) -> Passwords:
+def passwords_of(request: Request) -> Passwords:
     passwords: Passwords = request.app.state.passwords
     return passwords
 
 
-def _answer_with_session(
+def answer_with_session(
     response: Response, settings: Settings, issued: IssuedSession, *, cookie: bool
 ) -> SessionToken:
     if not cookie:
@@ -75,16 +76,16 @@ def login(
 ) -> SessionToken | SecondFactorRequired:
     settings = app_settings(request)
     info = audited_request_info(request, db)
-    limiter = _limiter(request)
+    limiter = limiter_of(request)
     limiter.hit(settings.rate_limit_login_ip, "login-ip", info.ip or "unknown")
     limiter.hit(settings.rate_limit_login_account, "login-account", body.email.strip().lower())
     _user, issued = service.sign_in(
-        db, settings, _passwords(request), email=body.email, password=body.password, request=info
+        db, settings, passwords_of(request), email=body.email, password=body.password, request=info
     )
     response.headers["Cache-Control"] = "no-store"
     if isinstance(issued, second_factor.IssuedChallenge):
         return SecondFactorRequired(challenge=issued.challenge, expires_at=issued.expires_at)
-    return _answer_with_session(response, settings, issued, cookie=body.session == "cookie")
+    return answer_with_session(response, settings, issued, cookie=body.session == "cookie")
 
 
 @router.post(
@@ -98,12 +99,12 @@ def login_second_factor(
 ) -> SessionToken:
     settings = app_settings(request)
     info = audited_request_info(request, db)
-    _limiter(request).hit(settings.rate_limit_login_ip, "login-ip", info.ip or "unknown")
+    limiter_of(request).hit(settings.rate_limit_login_ip, "login-ip", info.ip or "unknown")
     _user, issued = service.complete_second_factor(
         db, settings, challenge=body.challenge, code=body.code, request=info
     )
     response.headers["Cache-Control"] = "no-store"
-    return _answer_with_session(response, settings, issued, cookie=body.session == "cookie")
+    return answer_with_session(response, settings, issued, cookie=body.session == "cookie")
 
 
 @router.post(
@@ -161,7 +162,7 @@ def disable_second_factor(
     service.disable_second_factor(
         db,
         app_settings(request),
-        _passwords(request),
+        passwords_of(request),
         user=principal.user,
         password=body.password,
         request=audited_request_info(request, db, principal.user.id_user),
@@ -186,7 +187,7 @@ def regenerate_recovery_codes(
     codes = service.regenerate_recovery_codes(
         db,
         app_settings(request),
-        _passwords(request),
+        passwords_of(request),
         user=principal.user,
         password=body.password,
         code=body.code,
@@ -242,14 +243,14 @@ def change_password(
     issued = service.change_password(
         db,
         settings,
-        _passwords(request),
+        passwords_of(request),
         user=principal.user,
         current_password=body.current_password,
         new_password=body.new_password,
         current_session_id=principal.session.id_user_session,
         request=audited_request_info(request, db, principal.user.id_user),
     )
-    return _answer_with_session(response, settings, issued, cookie=principal.via_cookie)
+    return answer_with_session(response, settings, issued, cookie=principal.via_cookie)
 
 
 @router.post(
@@ -262,10 +263,10 @@ def change_password(
 def password_reset(body: ResetRequestInput, request: Request, db: DbSession) -> Message:
     settings = app_settings(request)
     info = audited_request_info(request, db)
-    limiter = _limiter(request)
+    limiter = limiter_of(request)
     limiter.hit(settings.rate_limit_reset_ip, "reset-ip", info.ip or "unknown")
     limiter.hit(settings.rate_limit_reset_account, "reset-account", body.email.strip().lower())
-    service.request_password_reset(
+    resets.request_password_reset(
         db, settings, request.app.state.mailer, email=body.email, request=info
     )
     return Message(detail="If an account exists for this address, a reset link is on its way.")
@@ -279,10 +280,10 @@ def password_reset(body: ResetRequestInput, request: Request, db: DbSession) -> 
 def password_reset_confirm(
     body: ResetConfirmInput, request: Request, response: Response, db: DbSession
 ) -> Message:
-    service.confirm_password_reset(
+    resets.confirm_password_reset(
         db,
         app_settings(request),
-        _passwords(request),
+        passwords_of(request),
         token=body.token,
         new_password=body.password,
         request=audited_request_info(request, db),

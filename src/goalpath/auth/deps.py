@@ -11,8 +11,8 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from goalpath.audit.service import AuditTrail
+from goalpath.auth.request import Request as RequestInfo
 from goalpath.auth.second_factor import enrolment_required
-from goalpath.auth.service import Request as RequestInfo
 from goalpath.auth.service import password_expired
 from goalpath.auth.sessions import resolve_session
 from goalpath.config import Settings

@@ -36,8 +36,8 @@ from sqlalchemy.orm import Session
 from goalpath.audit.service import FAILED
 from goalpath.auth import second_factor
 from goalpath.auth.events import email_digest, security_event
+from goalpath.auth.request import Request
 from goalpath.auth.second_factor import IssuedChallenge
-from goalpath.auth.service import Request
 from goalpath.auth.sessions import IssuedSession, issue_session
 from goalpath.authz.scopes import ACTIVE
 from goalpath.config import Settings

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 
 from goalpath.auth import oidc
-from goalpath.auth.api import _answer_with_session, _limiter
+from goalpath.auth.api import answer_with_session, limiter_of
 from goalpath.auth.deps import app_settings, audited_request_info, request_info
 from goalpath.auth.pages import ask_for_second_factor
 from goalpath.auth.second_factor import IssuedChallenge
@@ -49,7 +49,7 @@ def _rate_limited(request: Request, ip: str | None) -> Response | None:
     """The refusal page when this address has tried to sign in too often, else None."""
     settings = app_settings(request)
     try:
-        _limiter(request).hit(settings.rate_limit_login_ip, "login-ip", ip or "unknown")
+        limiter_of(request).hit(settings.rate_limit_login_ip, "login-ip", ip or "unknown")
     except TooManyRequests as limited:
         refusal = oidc.OidcRefused("rate_limited", limited.detail, status_code=429)
         response = _refused(request, refusal)
@@ -147,7 +147,7 @@ def oidc_callback(
         _forget_flow(request, response)
         return response
     response = RedirectResponse(local_path(flow.next_path), status_code=303, headers=_NO_STORE)
-    _answer_with_session(response, settings, issued, cookie=True)
+    answer_with_session(response, settings, issued, cookie=True)
     _forget_flow(request, response)
     return response
 

@@ -11,15 +11,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-import segno
 from fastapi import APIRouter, Form, Query, Request
-from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from goalpath.auth import second_factor, service
-from goalpath.auth.api import _answer_with_session, _limiter, _passwords
+from goalpath.auth import password_reset, second_factor, service
+from goalpath.auth.api import answer_with_session, limiter_of, passwords_of
 from goalpath.auth.deps import (
     Principal,
     app_settings,
@@ -31,21 +29,15 @@ from goalpath.auth.events import security_event
 from goalpath.auth.schemas import (
     LoginInput,
     PasswordChangeInput,
-    RecoveryCodesInput,
     ResetConfirmInput,
     ResetRequestInput,
-    SecondFactorDisableInput,
-    SecondFactorLoginInput,
-    TotpConfirmInput,
 )
 from goalpath.auth.second_factor import IssuedChallenge
 from goalpath.auth.sessions import live_sessions, revoke_session
 from goalpath.config import Settings
 from goalpath.db import DbSession
 from goalpath.errors import (
-    Conflict,
     Forbidden,
-    GoalpathError,
     TooManyRequests,
     Unauthorized,
     ValidationFailed,
@@ -55,9 +47,7 @@ from goalpath.models import UserSession
 from goalpath.web.pages import (
     CHANGE_PASSWORD_PATH,
     HOME_PATH,
-    SECOND_FACTOR_PATH,
     SIGN_IN_PATH,
-    EnrollingPagePrincipal,
     ExpiredPagePrincipal,
     PagePrincipal,
     local_path,
@@ -74,17 +64,17 @@ SESSIONS_PATH = "/account/sessions"
 # address bar, the history or a Referer header.
 RESET_COOKIE = "goalpath_reset"
 NO_REFERRER = {"Referrer-Policy": "no-referrer"}
+# Secrets, QR codes and recovery codes must not stay in a browser's or proxy's cache.
+NO_STORE = {"Cache-Control": "no-store"}
 SIGN_IN_CODE_PATH = "/sign-in/code"
 # The second step's challenge rides in this cookie, never in a URL or the page: it is
 # as good as the password for the next five minutes.
 CHALLENGE_COOKIE = "goalpath_sign_in_challenge"
-# Secrets, QR codes and recovery codes must not stay in a browser's or proxy's cache.
-NO_STORE = {"Cache-Control": "no-store"}
 
 FormText = Annotated[str, Form()]
 
 
-def _field_errors(
+def field_errors(
     error: ValidationError, values: dict[str, str], messages: dict[str, tuple[str, str]]
 ) -> dict[str, list[str]]:
     """Plain-language messages for the fields an input schema refused: the first of a
@@ -99,7 +89,7 @@ def _field_errors(
     return errors
 
 
-def _policy_errors(failure: ValidationFailed, fields: dict[str, str]) -> dict[str, list[str]]:
+def policy_errors(failure: ValidationFailed, fields: dict[str, str]) -> dict[str, list[str]]:
     """The service's per-field errors under the page's field names."""
     errors: dict[str, list[str]] = {}
     for item in failure.errors:
@@ -110,7 +100,7 @@ def _policy_errors(failure: ValidationFailed, fields: dict[str, str]) -> dict[st
     return errors
 
 
-def _rate_limited(
+def rate_limited(
     request: Request, template: str, context: dict[str, Any], limited: TooManyRequests
 ) -> Response:
     return render(
@@ -128,11 +118,6 @@ def _password_rules(settings: Settings) -> str:
         "a few unrelated words make a strong, memorable password. Common passwords, your "
         "name or email, and your recent passwords are not accepted."
     )
-
-
-@router.get(HOME_PATH)
-def home(principal: PagePrincipal, request: Request) -> Response:
-    return render(request, "home.html")
 
 
 @router.get(SIGN_IN_PATH)
@@ -160,7 +145,7 @@ def sign_in(
     try:
         LoginInput(email=email, password=password, session="cookie")
     except ValidationError as error:
-        errors = _field_errors(
+        errors = field_errors(
             error,
             {"email": email, "password": password},
             {
@@ -170,15 +155,15 @@ def sign_in(
         )
         return render(request, "auth/sign_in.html", {**context, "errors": errors}, 422)
     info = audited_request_info(request, db)
-    limiter = _limiter(request)
+    limiter = limiter_of(request)
     try:
         limiter.hit(settings.rate_limit_login_ip, "login-ip", info.ip or "unknown")
         limiter.hit(settings.rate_limit_login_account, "login-account", email.strip().lower())
     except TooManyRequests as limited:
-        return _rate_limited(request, "auth/sign_in.html", context, limited)
+        return rate_limited(request, "auth/sign_in.html", context, limited)
     try:
         _user, issued = service.sign_in(
-            db, settings, _passwords(request), email=email, password=password, request=info
+            db, settings, passwords_of(request), email=email, password=password, request=info
         )
     except service.SignInFailed as failure:
         db.rollback()
@@ -186,7 +171,7 @@ def sign_in(
     if isinstance(issued, IssuedChallenge):
         return ask_for_second_factor(request, issued, next_path)
     response = RedirectResponse(local_path(next_path), status_code=303)
-    _answer_with_session(response, settings, issued, cookie=True)
+    answer_with_session(response, settings, issued, cookie=True)
     return response
 
 
@@ -212,20 +197,20 @@ def forgot_password(request: Request, db: DbSession, email: FormText = "") -> Re
     try:
         ResetRequestInput(email=email)
     except ValidationError as error:
-        errors = _field_errors(
+        errors = field_errors(
             error,
             {"email": email},
             {"email": ("Enter your email address.", "Enter a valid email address.")},
         )
         return render(request, "auth/forgot_password.html", {**context, "errors": errors}, 422)
     info = audited_request_info(request, db)
-    limiter = _limiter(request)
+    limiter = limiter_of(request)
     try:
         limiter.hit(settings.rate_limit_reset_ip, "reset-ip", info.ip or "unknown")
         limiter.hit(settings.rate_limit_reset_account, "reset-account", email.strip().lower())
     except TooManyRequests as limited:
-        return _rate_limited(request, "auth/forgot_password.html", context, limited)
-    service.request_password_reset(
+        return rate_limited(request, "auth/forgot_password.html", context, limited)
+    password_reset.request_password_reset(
         db, settings, request.app.state.mailer, email=email, request=info
     )
     # The same page whatever the address: it must not tell who has an account.
@@ -298,8 +283,8 @@ def reset_password(
         ResetConfirmInput(token=token, password=new_password)
     except ValidationError as error:
         if any(problem["loc"] and problem["loc"][0] == "token" for problem in error.errors()):
-            return _reset_refused(request, service.ResetTokenInvalid().detail)
-        errors = _field_errors(
+            return _reset_refused(request, password_reset.ResetTokenInvalid().detail)
+        errors = field_errors(
             error,
             {"password": new_password},
             {"password": ("Enter a new password.", "The password is too long.")},
@@ -314,21 +299,21 @@ def reset_password(
             request, "auth/reset_password.html", {**context, "errors": errors}, 422, NO_REFERRER
         )
     try:
-        service.confirm_password_reset(
+        password_reset.confirm_password_reset(
             db,
             settings,
-            _passwords(request),
+            passwords_of(request),
             token=token,
             new_password=new_password,
             request=audited_request_info(request, db),
         )
-    except service.ResetTokenInvalid as invalid:
+    except password_reset.ResetTokenInvalid as invalid:
         db.rollback()
         return _reset_refused(request, invalid.detail)
     except ValidationFailed as failure:
         # The token stays usable: only the password was refused.
         db.rollback()
-        errors = _policy_errors(failure, {"password": "new_password"})
+        errors = policy_errors(failure, {"password": "new_password"})
         return render(
             request, "auth/reset_password.html", {**context, "errors": errors}, 422, NO_REFERRER
         )
@@ -368,7 +353,7 @@ def change_password(
     try:
         PasswordChangeInput(current_password=current_password, new_password=new_password)
     except ValidationError as error:
-        errors = _field_errors(
+        errors = field_errors(
             error,
             {"current_password": current_password, "new_password": new_password},
             {
@@ -384,7 +369,7 @@ def change_password(
         issued = service.change_password(
             db,
             settings,
-            _passwords(request),
+            passwords_of(request),
             user=principal.user,
             current_password=current_password,
             new_password=new_password,
@@ -393,14 +378,14 @@ def change_password(
         )
     except ValidationFailed as failure:
         db.rollback()
-        errors = _policy_errors(
+        errors = policy_errors(
             failure, {"password": "new_password", "current_password": "current_password"}
         )
         return render(request, "auth/change_password.html", {**context, "errors": errors}, 422)
     response = redirect_with_flash(
         request, HOME_PATH, "Your password has been changed. Your other sessions have ended."
     )
-    _answer_with_session(response, settings, issued, cookie=True)
+    answer_with_session(response, settings, issued, cookie=True)
     return response
 
 
@@ -451,9 +436,6 @@ def end_session(
     return redirect_with_flash(request, SESSIONS_PATH, "The session has ended.")
 
 
-# -- second factor: the sign-in's second step ----------------------------------------
-
-
 def ask_for_second_factor(
     request: Request,
     issued: IssuedChallenge,
@@ -485,302 +467,3 @@ def ask_for_second_factor(
         path=SIGN_IN_CODE_PATH,
     )
     return response
-
-
-def _forget_challenge(request: Request, response: Response) -> None:
-    response.delete_cookie(
-        CHALLENGE_COOKIE,
-        path=SIGN_IN_CODE_PATH,
-        secure=app_settings(request).secure_cookies,
-        httponly=True,
-        samesite="strict",
-    )
-
-
-def _start_again(request: Request, next_path: str, detail: str, status_code: int) -> Response:
-    response = render(
-        request,
-        "auth/sign_in.html",
-        {"next": local_path(next_path), "email": "", "form_error": detail},
-        status_code,
-        NO_STORE,
-    )
-    _forget_challenge(request, response)
-    return response
-
-
-def _start_again_detail(settings: Settings) -> str:
-    return (
-        "This sign-in has expired, had too many wrong codes, or the account is locked. "
-        "Sign in again with your password; after five wrong codes in a row, wait "
-        f"{settings.lockout_minutes} minutes first."
-    )
-
-
-@router.get(SIGN_IN_CODE_PATH)
-def sign_in_code_page(
-    request: Request, next_path: Annotated[str, Query(alias="next")] = HOME_PATH
-) -> Response:
-    if not request.cookies.get(CHALLENGE_COOKIE):
-        return _start_again(request, next_path, _start_again_detail(app_settings(request)), 200)
-    return render(request, "auth/sign_in_code.html", {"next": local_path(next_path)}, 200, NO_STORE)
-
-
-@router.post(SIGN_IN_CODE_PATH)
-def sign_in_code(
-    request: Request,
-    db: DbSession,
-    code: FormText = "",
-    next_path: Annotated[str, Form(alias="next")] = HOME_PATH,
-) -> Response:
-    settings = app_settings(request)
-    challenge = request.cookies.get(CHALLENGE_COOKIE, "")
-    code = code.strip()
-    context: dict[str, Any] = {"next": local_path(next_path)}
-    if not challenge:
-        return _start_again(request, next_path, _start_again_detail(settings), 401)
-    try:
-        SecondFactorLoginInput(challenge=challenge, code=code)
-    except ValidationError as error:
-        if any(problem["loc"] and problem["loc"][0] == "challenge" for problem in error.errors()):
-            return _start_again(request, next_path, _start_again_detail(settings), 401)
-        errors = _field_errors(
-            error,
-            {"code": code},
-            {
-                "code": (
-                    "Enter the code from your authenticator app, or a recovery code.",
-                    "That is longer than any code; enter the 6-digit code or a recovery code.",
-                )
-            },
-        )
-        return render(
-            request, "auth/sign_in_code.html", {**context, "errors": errors}, 422, NO_STORE
-        )
-    info = audited_request_info(request, db)
-    try:
-        _limiter(request).hit(settings.rate_limit_login_ip, "login-ip", info.ip or "unknown")
-    except TooManyRequests as limited:
-        return _rate_limited(request, "auth/sign_in_code.html", context, limited)
-    try:
-        _user, issued = service.complete_second_factor(
-            db, settings, challenge=challenge, code=code, request=info
-        )
-    except service.SecondFactorFailed as failure:
-        db.rollback()
-        if failure.start_again:
-            return _start_again(request, next_path, _start_again_detail(settings), 401)
-        errors = {"code": [failure.detail]}
-        return render(
-            request, "auth/sign_in_code.html", {**context, "errors": errors}, 401, NO_STORE
-        )
-    response = RedirectResponse(local_path(next_path), status_code=303)
-    _answer_with_session(response, settings, issued, cookie=True)
-    _forget_challenge(request, response)
-    return response
-
-
-# -- second factor: set up, recovery codes, turn off --------------------------------
-
-
-def _qr_code(uri: str) -> Markup:
-    """The otpauth URI as an inline SVG QR code: drawn here, so the secret never goes to
-    an image service and the CSP needs no exception. Its title is its text alternative;
-    the page shows the secret as text beside it for those who cannot scan."""
-    svg = segno.make(uri, error="m").svg_inline(
-        scale=5,
-        dark="#000",
-        light="#fff",
-        title="QR code for your authenticator app. The key beside it is the same in text.",
-        svgclass="qr-code",
-    )
-    # segno's output is markup of its own making (no text of ours but the fixed title);
-    # role="img" makes its title the accessible name in every browser.
-    return Markup(svg.replace("<svg ", '<svg role="img" ', 1))  # noqa: S704
-
-
-def _grouped(secret: str) -> str:
-    return " ".join(secret[index : index + 4] for index in range(0, len(secret), 4))
-
-
-def _second_factor_page(
-    request: Request,
-    db: Session,
-    principal: Principal,
-    *,
-    errors: dict[str, list[str]] | None = None,
-    form_error: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    user = principal.user
-    settings = app_settings(request)
-    context: dict[str, Any] = {
-        "errors": errors or {},
-        "form_error": form_error,
-        "required": second_factor.role_requires(db, user.id_role),
-        "must_enrol": principal.second_factor_enrolment_required,
-        "state": "intro",
-    }
-    if second_factor.enrolled(db, user.id_user):
-        context["state"] = "enrolled"
-    else:
-        pending = second_factor.pending_secret(db, settings, user.id_user)
-        if pending is not None:
-            _factor, secret = pending
-            uri = second_factor.otpauth_uri(user, secret)
-            context.update(
-                state="pending", secret=_grouped(secret), qr_code=_qr_code(uri), otpauth_uri=uri
-            )
-    return render(request, "auth/second_factor.html", context, status_code, NO_STORE)
-
-
-@router.get(SECOND_FACTOR_PATH)
-def second_factor_page(
-    principal: EnrollingPagePrincipal, request: Request, db: DbSession
-) -> Response:
-    return _second_factor_page(request, db, principal)
-
-
-@router.post(SECOND_FACTOR_PATH + "/set-up")
-def begin_second_factor(
-    principal: EnrollingPagePrincipal, request: Request, db: DbSession
-) -> Response:
-    try:
-        service.begin_second_factor(
-            db,
-            app_settings(request),
-            user=principal.user,
-            request=audited_request_info(request, db, principal.user.id_user),
-        )
-    except Conflict as conflict:
-        db.rollback()
-        return _second_factor_page(
-            request, db, principal, form_error=conflict.detail, status_code=409
-        )
-    return RedirectResponse(SECOND_FACTOR_PATH, status_code=303)
-
-
-@router.post(SECOND_FACTOR_PATH + "/confirm")
-def confirm_second_factor(
-    principal: EnrollingPagePrincipal, request: Request, db: DbSession, code: FormText = ""
-) -> Response:
-    code = code.strip()
-    try:
-        TotpConfirmInput(code=code)
-    except ValidationError as error:
-        errors = _field_errors(
-            error,
-            {"code": code},
-            {
-                "code": (
-                    "Enter the 6-digit code your authenticator app shows.",
-                    "Enter the 6-digit code your authenticator app shows.",
-                )
-            },
-        )
-        return _second_factor_page(request, db, principal, errors=errors, status_code=422)
-    try:
-        codes = service.confirm_second_factor(
-            db,
-            app_settings(request),
-            user=principal.user,
-            code=code,
-            request=audited_request_info(request, db, principal.user.id_user),
-        )
-    except ValidationFailed as failure:
-        db.rollback()
-        errors = _policy_errors(failure, {"code": "code"})
-        return _second_factor_page(request, db, principal, errors=errors, status_code=422)
-    except Conflict as conflict:
-        db.rollback()
-        return _second_factor_page(
-            request, db, principal, form_error=conflict.detail, status_code=409
-        )
-    # Shown this once, never again: only their digests are kept.
-    return render(request, "auth/recovery_codes.html", {"codes": codes}, 200, NO_STORE)
-
-
-@router.post(SECOND_FACTOR_PATH + "/turn-off")
-def turn_off_second_factor(
-    principal: PagePrincipal, request: Request, db: DbSession, password: FormText = ""
-) -> Response:
-    try:
-        SecondFactorDisableInput(password=password)
-    except ValidationError as error:
-        errors = _field_errors(
-            error,
-            {"password": password},
-            {"password": ("Enter your password.", "The password is too long.")},
-        )
-        return _second_factor_page(request, db, principal, errors=errors, status_code=422)
-    try:
-        service.disable_second_factor(
-            db,
-            app_settings(request),
-            _passwords(request),
-            user=principal.user,
-            password=password,
-            request=audited_request_info(request, db, principal.user.id_user),
-        )
-    except ValidationFailed as failure:
-        db.rollback()
-        errors = _policy_errors(failure, {"password": "password"})
-        return _second_factor_page(request, db, principal, errors=errors, status_code=422)
-    except GoalpathError as refusal:
-        db.rollback()
-        return _second_factor_page(
-            request, db, principal, form_error=refusal.detail, status_code=refusal.status_code
-        )
-    return redirect_with_flash(
-        request,
-        SECOND_FACTOR_PATH,
-        "Your second factor is off. You sign in with your password alone; you can delete "
-        "Goalpath from your authenticator app.",
-    )
-
-
-@router.post(SECOND_FACTOR_PATH + "/recovery-codes")
-def regenerate_recovery_codes(
-    principal: PagePrincipal, request: Request, db: DbSession, proof: FormText = ""
-) -> Response:
-    """New recovery codes for the password or a current code, in one field: a password
-    is at least 15 characters under the policy, a code is 6 digits."""
-    is_code = second_factor.is_totp_code(proof.strip())
-    messages = {
-        "proof": (
-            "Enter your password, or the code your authenticator app shows now.",
-            "That is too long for a password or a code.",
-        )
-    }
-    try:
-        body = (
-            RecoveryCodesInput(code=proof)
-            if is_code
-            else RecoveryCodesInput(password=proof or None)
-        )
-    except ValidationError as error:
-        errors = _field_errors(error, {"proof": proof}, messages)
-        errors = errors or {"proof": [messages["proof"][0 if not proof else 1]]}
-        return _second_factor_page(request, db, principal, errors=errors, status_code=422)
-    try:
-        codes = service.regenerate_recovery_codes(
-            db,
-            app_settings(request),
-            _passwords(request),
-            user=principal.user,
-            password=body.password,
-            code=body.code,
-            request=audited_request_info(request, db, principal.user.id_user),
-        )
-    except ValidationFailed as failure:
-        db.rollback()
-        errors = _policy_errors(failure, {"password": "proof", "code": "proof"})
-        return _second_factor_page(request, db, principal, errors=errors, status_code=422)
-    except GoalpathError as refusal:
-        db.rollback()
-        return _second_factor_page(
-            request, db, principal, form_error=refusal.detail, status_code=refusal.status_code
-        )
-    return render(
-        request, "auth/recovery_codes.html", {"codes": codes, "regenerated": True}, 200, NO_STORE
-    )

@@ -1,4 +1,6 @@
-"""Sign-in, lockout, password change and reset: the rules of SPEC section 4.
+"""Sign-in in one or two steps, the second factor, and changing a password: the rules
+of SPEC sections 4 and 12 (the lockout is `auth.lockout`, a forgotten password
+`auth.password_reset`).
 
 Anchors: Django's auth (reset tokens die when the password changes, a dummy hash for
 unknown users), Devise lockable (the lockout counter is one atomic SQL update),
@@ -7,25 +9,30 @@ OWASP ASVS 5.0 V6 and NIST SP 800-63B-4.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, undefer
 
 from goalpath.audit.service import DENIED, FAILED, AuditTrail
 from goalpath.auth import second_factor
 from goalpath.auth.events import email_digest, security_event
+from goalpath.auth.lockout import (
+    check_current_password,
+    clear_lockout,
+    record_failed_attempt,
+    record_lock,
+    reserve_attempt,
+)
 from goalpath.auth.passwords import Passwords
 from goalpath.auth.policy import normalise
+from goalpath.auth.request import Request
 from goalpath.auth.second_factor import IssuedChallenge
 from goalpath.auth.sessions import IssuedSession, issue_session, revoke_user_sessions
-from goalpath.auth.tokens import token_digest
 from goalpath.config import Settings
 from goalpath.errors import Conflict, Forbidden, GoalpathError, ValidationFailed
-from goalpath.mail.sender import Mailer, MailError, password_reset_message
-from goalpath.models import PasswordResetToken, User
-from goalpath.users.service import issue_password_link, record_password, validate_new_password
+from goalpath.models import User
+from goalpath.users.service import record_password, validate_new_password
 
 
 class SignInFailed(GoalpathError):
@@ -57,155 +64,12 @@ class SecondFactorFailed(GoalpathError):
         )
 
 
-class ResetTokenInvalid(GoalpathError):
-    status_code = 400
-    title = "Invalid reset link"
-
-    def __init__(self) -> None:
-        super().__init__("This reset link is invalid, already used or expired.")
-
-
-@dataclass(frozen=True)
-class Request:
-    """Where a request came from, for sessions, the security log and the audit trail."""
-
-    ip: str | None
-    user_agent: str | None
-    now: datetime
-    audit: AuditTrail | None = None
-
-
 def password_expired(user: User, settings: Settings, now: datetime) -> bool:
     if settings.password_max_age_days is None:
         return False
     if user.password_updated_at is None:
         return True
     return user.password_updated_at + timedelta(days=settings.password_max_age_days) <= now
-
-
-def _reserve_attempt(session: Session, settings: Settings, id_user: int, now: datetime) -> int:
-    """Count this attempt before the password is checked, and say which attempt of the
-    lock window it is (0: the account is locked, do not check).
-
-    Reserving first is what makes the lockout exact under concurrency (SPEC section 4):
-    each guess takes its number in one conditional UPDATE, so 30 concurrent guesses get
-    exactly `lockout_threshold` password checks, and the attempt that reaches the
-    threshold sets the lock before its own check runs. An expired lock is cleared first
-    (its own statement: MariaDB assigns SET clauses left to right, seeing the values
-    already assigned, so one statement could not both reset and count on every backend).
-    """
-    session.execute(
-        update(User)
-        .where(User.id_user == id_user, User.locked_until.is_not(None), User.locked_until <= now)
-        .values(failed_login_attempts=0, locked_until=None)
-        .execution_options(synchronize_session=False)
-    )
-    count = func.coalesce(User.failed_login_attempts, 0)
-    reserved = session.execute(
-        update(User)
-        .where(User.id_user == id_user, User.locked_until.is_(None))
-        .ordered_values(
-            (
-                User.locked_until,
-                case(
-                    (count + 1 >= settings.lockout_threshold, now + _lock_length(settings)),
-                    else_=None,
-                ),
-            ),
-            (User.failed_login_attempts, count + 1),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if reserved.rowcount != 1:  # type: ignore[attr-defined]
-        return 0
-    attempt = session.scalar(select(User.failed_login_attempts).where(User.id_user == id_user))
-    return int(attempt or 0)
-
-
-def _lock_length(settings: Settings) -> timedelta:
-    return timedelta(minutes=settings.lockout_minutes)
-
-
-def _locked_message(settings: Settings) -> str:
-    return (
-        "There have been too many wrong passwords for this account; try again in "
-        f"{settings.lockout_minutes} minutes."
-    )
-
-
-def check_current_password(
-    session: Session,
-    settings: Settings,
-    passwords: Passwords,
-    *,
-    user: User,
-    password: str,
-    request: Request,
-    event: str,
-    field: str,
-    wrong: str,
-) -> None:
-    """The signed-in user's password, asked again before a change that needs it.
-
-    A stolen session must not become an unlimited password oracle (SPEC section 12):
-    each try takes a lockout attempt exactly as sign-in does, committed before the hash
-    is checked so that a refusal's rollback keeps it. A refusal is `event` on the trail
-    and a `ValidationFailed` on `field`; the right password ends the run of failures,
-    as a completed sign-in does, committed on its own so that a later refusal of the
-    same request does not leave this try counted against the account."""
-    now = request.now
-    attempt = _reserve_attempt(session, settings, user.id_user, now)
-    stored_hash = session.scalar(select(User.password_hash).where(User.id_user == user.id_user))
-    session.commit()
-    candidate = normalise(password)
-    if attempt == 0:
-        passwords.verify_dummy(candidate)
-        security_event(
-            event, audit=request.audit, outcome=DENIED, id_user=user.id_user, reason="locked"
-        )
-        message = _locked_message(settings)
-        raise ValidationFailed(message, errors=[{"field": field, "message": message}])
-    if not stored_hash or not passwords.verify(stored_hash, candidate):
-        security_event(
-            event,
-            audit=request.audit,
-            outcome=DENIED,
-            id_user=user.id_user,
-            reason="wrong_password",
-            attempts=attempt,
-        )
-        _record_lock(settings, request, id_user=user.id_user, attempt=attempt)
-        raise ValidationFailed(wrong, errors=[{"field": field, "message": wrong}])
-    clear_lockout(session, user.id_user)
-    session.commit()
-
-
-def _record_lock(settings: Settings, request: Request, *, id_user: int, attempt: int) -> None:
-    # Only the attempt that set the lock writes it (see `_reserve_attempt`): one row per lock.
-    if attempt == settings.lockout_threshold:
-        security_event(
-            "account.locked",
-            audit=request.audit,
-            outcome=FAILED,
-            id_user=id_user,
-            until=(request.now + _lock_length(settings)).isoformat(),
-        )
-
-
-def record_failed_attempt(
-    event: str, settings: Settings, request: Request, *, id_user: int, reason: str, attempt: int
-) -> None:
-    """Put a refused attempt on the trail, and the lock it set: only the attempt that
-    reached the threshold (see `_reserve_attempt`) writes it, so one row per lock."""
-    security_event(
-        event,
-        audit=request.audit,
-        outcome=FAILED,
-        id_user=id_user,
-        reason=reason,
-        attempts=attempt or None,
-    )
-    _record_lock(settings, request, id_user=id_user, attempt=attempt)
 
 
 def sign_in(
@@ -230,7 +94,7 @@ def sign_in(
     ).one_or_none()
     attempt = 0
     if user is not None and user.is_active:
-        attempt = _reserve_attempt(session, settings, user.id_user, now)
+        attempt = reserve_attempt(session, settings, user.id_user, now)
     # Ends the read (or commits the reservation, so concurrent guesses see it) and hands
     # the connection back to the pool while the hash is checked.
     session.commit()
@@ -323,7 +187,7 @@ def complete_second_factor(
             session, record.id_second_factor_challenge, now=now
         )
         if alive:
-            attempt = _reserve_attempt(session, settings, user.id_user, now)
+            attempt = reserve_attempt(session, settings, user.id_user, now)
     session.commit()
     if record is None or user is None or not alive or attempt == 0:
         if record is None or user is None:
@@ -515,7 +379,7 @@ def _check_current_code(
 ) -> None:
     """A current code from the signed-in user's app, taken and counted as at sign-in."""
     now = request.now
-    attempt = _reserve_attempt(session, settings, user.id_user, now)
+    attempt = reserve_attempt(session, settings, user.id_user, now)
     session.commit()
     code = code.strip().replace(" ", "")
     if attempt == 0:
@@ -543,7 +407,7 @@ def _check_current_code(
         reason=reason,
         attempts=attempt,
     )
-    _record_lock(settings, request, id_user=user.id_user, attempt=attempt)
+    record_lock(settings, request, id_user=user.id_user, attempt=attempt)
     message = (
         "The code is incorrect or was already used; enter the code your authenticator app "
         "shows now."
@@ -608,140 +472,3 @@ def change_password(
     )
     security_event("password.changed", audit=request.audit, id_user=user.id_user)
     return issued
-
-
-def request_password_reset(
-    session: Session,
-    settings: Settings,
-    mailer: Mailer,
-    *,
-    email: str,
-    request: Request,
-) -> None:
-    """Always answers the same way; mails a link only to a known, active account.
-
-    A locked account may reset: lockout must not become a denial of service."""
-    user = session.scalars(select(User).where(User.email == email.strip().lower())).one_or_none()
-    if user is None or not user.is_active or not user.email:
-        security_event(
-            "password_reset.requested", audit=request.audit, email_digest=email_digest(email)
-        )
-        return
-    link = issue_password_link(
-        session,
-        settings,
-        user,
-        now=request.now,
-        ip=request.ip,
-        lifetime=timedelta(minutes=settings.reset_token_minutes),
-    )
-    message = password_reset_message(
-        to=user.email, name=user.name, link=link, expires_minutes=settings.reset_token_minutes
-    )
-    try:
-        mailer.send(message)
-    except MailError as error:
-        # The answer stays 202 (no enumeration); operators see the failure in the log.
-        security_event(
-            "password_reset.mail_failed",
-            audit=request.audit,
-            outcome=FAILED,
-            id_user=user.id_user,
-            error=type(error).__name__,
-        )
-        return
-    security_event("password_reset.requested", audit=request.audit, id_user=user.id_user)
-
-
-def confirm_password_reset(
-    session: Session,
-    settings: Settings,
-    passwords: Passwords,
-    *,
-    token: str,
-    new_password: str,
-    request: Request,
-) -> User:
-    now = request.now
-    if not token or len(token) > 256:
-        raise ResetTokenInvalid
-    row = session.execute(
-        select(PasswordResetToken, User)
-        .join(User, User.id_user == PasswordResetToken.id_user)
-        .where(PasswordResetToken.token_hash == token_digest(token))
-    ).one_or_none()
-    if row is None:
-        security_event(
-            "password_reset.refused", audit=request.audit, outcome=DENIED, reason="unknown_token"
-        )
-        raise ResetTokenInvalid
-    reset, user = row
-    if (
-        reset.used_at is not None
-        or reset.invalidated_at is not None
-        or reset.expires_at <= now
-        or not user.is_active
-        or reset.created_at is None
-        or (user.password_updated_at is not None and reset.created_at < user.password_updated_at)
-    ):
-        security_event(
-            "password_reset.refused",
-            audit=request.audit,
-            outcome=DENIED,
-            id_user=user.id_user,
-            reason="dead_token",
-        )
-        raise ResetTokenInvalid
-    validate_new_password(
-        session,
-        settings,
-        passwords,
-        new_password,
-        email=user.email,
-        name=user.name,
-        id_user=user.id_user,
-    )
-    # Marking the token used is the atomic step: of two concurrent confirmations only
-    # one UPDATE finds the row still unused.
-    claimed = session.execute(
-        update(PasswordResetToken)
-        .where(
-            PasswordResetToken.id_password_reset_token == reset.id_password_reset_token,
-            PasswordResetToken.used_at.is_(None),
-            PasswordResetToken.invalidated_at.is_(None),
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        # Nothing of this request stands; rolling back also frees SQLite's write lock
-        # for the audit row.
-        session.rollback()
-        security_event(
-            "password_reset.refused",
-            audit=request.audit,
-            outcome=DENIED,
-            id_user=user.id_user,
-            reason="raced",
-        )
-        raise ResetTokenInvalid
-    record_password(session, passwords, user, new_password, now=now)
-    clear_lockout(session, user.id_user)
-    revoke_user_sessions(session, user.id_user, now=now, reason="password_reset")
-    security_event("password_reset.completed", audit=request.audit, id_user=user.id_user)
-    return user
-
-
-def clear_lockout(session: Session, id_user: int) -> None:
-    session.execute(
-        update(User)
-        .where(User.id_user == id_user)
-        .values(failed_login_attempts=0, locked_until=None)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def unlock_account(session: Session, *, id_user: int, audit: AuditTrail) -> None:
-    clear_lockout(session, id_user)
-    audit.record("account.unlocked", "user", record_id=id_user)
-    security_event("account.unlocked", id_user=id_user, ip=audit.ip, by_user=audit.id_user)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     # auth's service imports the users domain, whose service takes an Actor: naming the
     # request record only for the type checker keeps that chain from looping.
     from goalpath.audit.service import AuditTrail
-    from goalpath.auth.service import Request as RequestInfo
+    from goalpath.auth.request import Request as RequestInfo
     from goalpath.authz.service import Authorizer
     from goalpath.models import User, UserSession
 

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, func, insert, select, text
 from goalpath.config import Settings
 from goalpath.db import Database
 from goalpath.demo.loader import DemoRefused
+from goalpath.demo.texts import NURSE_NOTES, SENSITIVE_NOTES
 from goalpath.health_notes.crypto import HealthNoteCipher
 from goalpath.models import (
     Goal,
@@ -312,9 +313,9 @@ def generate_large(database: Database, settings: Settings, *, scale: float = 1.0
         days = school_days()
         per_student = max(1, sizes.events // max(1, len(iep_students)))
         notes = (
-            "Worked on the objective in small group; {a} of {b} trials correct.",
-            "Probe: {a}/{b}. Prompts faded to a gesture.",
-            "Practised with visual supports, {a} of {b} independent.",
+            "Worked on the objective in a small group; {a} of {b} trials correct.",
+            "Probe: {a}/{b} correct. Prompts faded from verbal to gesture.",
+            "Practised with visual supports; {a} of {b} independent.",
         )
 
         def events() -> Iterator[dict[str, Any]]:
@@ -331,7 +332,7 @@ def generate_large(database: Database, settings: Settings, *, scale: float = 1.0
                         "id_student": id_student,
                         "id_goal": goal_ids[n % len(goal_ids)],
                         "id_user_created": author,
-                        "content": "Sensitive: welfare follow-up arranged."
+                        "content": SENSITIVE_NOTES[n % len(SENSITIVE_NOTES)]
                         if sensitive
                         else notes[n % 3].format(a=1 + n % trials, b=trials),
                         "is_sensitive": sensitive,
@@ -341,7 +342,7 @@ def generate_large(database: Database, settings: Settings, *, scale: float = 1.0
 
         counts["progress_events"] = _bulk(connection, ProgressEvent.__table__, events())
 
-        note_text = cipher.encrypt("Health plan on file; see the nurse for details.")
+        note_text = cipher.encrypt(NURSE_NOTES[3])
         counts["health_notes"] = _bulk(
             connection,
             HealthNote.__table__,
@@ -371,7 +372,8 @@ def generate_large(database: Database, settings: Settings, *, scale: float = 1.0
                                 "id_user_created": author,
                                 "period": period,
                                 "year": year,
-                                "summary": "Progress was logged regularly this period.",
+                                "summary": "Progress was checked regularly this quarter, and "
+                                "the student is making steady progress toward the goal.",
                                 "generated_at": created,
                             }
 

@@ -3,6 +3,14 @@
 Riverbend Unified is made up. Every account's email is at DEMO_DOMAIN, which is how the
 loader recognises its own data and refuses to write into a database holding anything
 else. The same seed gives the same district on every backend.
+
+Its words (goals, notes, health notes, reports) come from `texts.py` and are picked with
+a random generator of their own, so the wording can change without moving a record. The
+reports stand where a district's would on the demo's last day (20 November 2026): last
+school year's Q1 and Q2 are final, signed off by each student's case manager; this
+year's Q1 is final but for a few; in the current quarter (Q2 2026) the elementary
+program has drafted nothing yet and the others have a mix of drafts, finals and reports
+not yet drafted. Q3 and Q4 of 2025 are left empty, as periods tests draft into.
 """
 
 from __future__ import annotations
@@ -16,6 +24,14 @@ from sqlalchemy.orm import Session
 
 from goalpath.config import Settings
 from goalpath.db import Database
+from goalpath.demo.plans import GoalPlan, goal_title
+from goalpath.demo.texts import (
+    PROGRAM_PLANS,
+    SENSITIVE_NOTES,
+    health_note,
+    progress_note,
+    report_summary,
+)
 from goalpath.health_notes.crypto import HealthNoteCipher
 from goalpath.models import (
     Goal,
@@ -74,52 +90,12 @@ STAFF = (
     StaffMember("Victor Almeida", "auditor", (0, 1, 2, 3)),
 )
 
-GOAL_TEMPLATES = {
-    "Reading": (
-        "Read grade-level passages at {n} words per minute with 95% accuracy",
-        ["Decode multisyllabic words", "Retell the main idea and two details"],
-    ),
-    "Math": (
-        "Solve two-step word problems with {n}% accuracy",
-        ["Identify the operation from key words", "Check answers with estimation"],
-    ),
-    "Communication": (
-        "Initiate and sustain a conversation for {n} exchanges",
-        ["Use greetings with peers", "Ask a follow-up question"],
-    ),
-    "Social-emotional": (
-        "Use a calming strategy in {n} of 5 observed frustrating moments",
-        ["Name the feeling", "Choose a strategy from the menu"],
-    ),
-    "Transition": (
-        "Complete a job-site task sequence with {n} or fewer prompts",
-        ["Follow a visual schedule", "Ask for help appropriately"],
-    ),
-    "Writing": (
-        "Write a paragraph with a topic sentence and {n} supporting details",
-        ["Plan with a graphic organiser", "Edit for capitals and punctuation"],
-    ),
-}
-
-EVENT_NOTES = (
-    "Worked on {goal} in small group; met criterion on {a} of {b} trials.",
-    "Practised {goal} with visual supports; {a}/{b} correct, fewer prompts than last week.",
-    "Probe for {goal}: {a} of {b}. Steady progress.",
-    "Generalised {goal} in the general-education classroom; {a}/{b} independent.",
-    "Absent for part of the session; partial data on {goal} ({a}/{b}).",
-    "Reviewed {goal} with the student; set a target of {b} for next week.",
-)
-SENSITIVE_NOTES = (
-    "Student disclosed stress at home; counselor follow-up arranged.",
-    "Behaviour incident during lunch; parent contacted, safety plan reviewed.",
-    "Attendance concern discussed with family liaison.",
-)
-HEALTH_NOTES = (
-    "Asthma action plan on file; inhaler kept in the nurse's office.",
-    "Seasonal allergies; may need a break from outdoor activities in spring.",
-    "Weekly check-ins with the counselor agreed with the family.",
-    "Type 1 diabetes: glucose check before lunch, snacks allowed in class.",
-    "Returning after a hospital stay; reduced workload for two weeks.",
+# Breaks with no school (besides the summer): no notes are logged in them.
+BREAKS = (
+    (date(2025, 11, 24), date(2025, 11, 28)),
+    (date(2025, 12, 22), date(2026, 1, 2)),
+    (date(2026, 3, 30), date(2026, 4, 3)),
+    (date(2026, 11, 23), date(2026, 11, 27)),
 )
 
 
@@ -256,6 +232,7 @@ def _build(session: Session, settings: Settings) -> dict[str, int]:
     for student in students:
         by_program.setdefault(student.id_program or 0, []).append(student)
     assignments = 0
+    primary_of: dict[int, int] = {}
     for user, member in staff:
         if member.role not in ("case_manager", "counselor"):
             continue
@@ -279,73 +256,104 @@ def _build(session: Session, settings: Settings) -> dict[str, int]:
                 )
             )
             assignments += 1
+            if member.role == "case_manager":
+                primary_of[student.id_student] = user.id_user
     session.flush()
 
     authors = [user for user, member in staff if member.role in ("case_manager", "counselor")]
     counselors = [user for user, member in staff if member.role in ("counselor", "nurse")]
-    categories = sorted(GOAL_TEMPLATES)
-    goal_count = event_count = note_count = report_count = 0
-    for student in students:
+    nurses = {user.id_user for user, member in staff if member.role == "nurse"}
+    # `rng` decides the district's shape (which goals, how many notes, when); `words`
+    # only the wording, so the texts can change without moving a single record. The
+    # draws from `rng` that only picked a wording before are still made (the bare
+    # `rng.randrange` calls below): the district keeps the shape tests know.
+    words = random.Random(SEED + 1)
+    goal_count = event_count = 0
+    notes: list[dict[str, object]] = []
+    reports: list[dict[str, object]] = []
+    for index, student in enumerate(students):
         author = rng.choice(authors)
-        chosen = rng.sample(categories, k=rng.randint(2, 3))
-        leaves: list[Goal] = []
-        for category in chosen:
-            title, subgoals = GOAL_TEMPLATES[category]
+        plans = PROGRAM_PLANS[index % 3]
+        chosen = rng.sample(range(len(plans)), k=rng.randint(2, 3))
+        # Each leaf goal with its plan and, for a sub-goal, its objective's position.
+        leaves: list[tuple[Goal, GoalPlan, int | None]] = []
+        for choice in chosen:
+            plan = plans[choice]
             goal_created = _at(HISTORY_START + timedelta(days=rng.randint(0, 20)), 10)
             goal = Goal(
                 id_student=student.id_student,
                 id_user_created=author.id_user,
-                title=title.format(n=rng.choice((3, 4, 80, 90, 110))),
-                description=f"Annual {category.lower()} goal from the current plan.",
-                category=category,
+                title=goal_title(plan, rng.randrange(5)),
+                description=plan.description,
+                category=plan.category,
                 created_at=goal_created,
                 updated_at=goal_created,
             )
             session.add(goal)
             session.flush()
             goal_count += 1
-            leaves.append(goal)
-            for sub_title in subgoals[: rng.randint(1, 2)]:
+            leaves.append((goal, plan, None))
+            for place, objective in enumerate(plan.objectives[: rng.randint(1, 2)]):
                 sub_goal = Goal(
                     id_goal_parent=goal.id_goal,
                     id_student=student.id_student,
                     id_user_created=author.id_user,
-                    title=sub_title,
-                    category=category,
+                    title=objective.title,
+                    category=plan.category,
                     created_at=goal_created,
                     updated_at=goal_created,
                 )
                 session.add(sub_goal)
                 goal_count += 1
-                leaves.append(sub_goal)
+                leaves.append((sub_goal, plan, place))
         session.flush()
 
         events = []
+        # (root goal, period, year) -> the (day, hits, trials) of its plain notes.
+        checks: dict[tuple[int, str, int], list[tuple[date, int, int]]] = {}
         day = HISTORY_START + timedelta(days=rng.randint(0, 6))
         while day <= HISTORY_END:
             if day.weekday() < 5 and not (date(day.year, 6, 15) <= day <= date(day.year, 8, 15)):
-                goal = rng.choice(leaves)
+                goal, plan, objective_at = rng.choice(leaves)
                 sensitive = rng.random() < 0.06
                 trials = rng.randint(5, 10)
-                content = (
-                    rng.choice(SENSITIVE_NOTES)
-                    if sensitive
-                    else rng.choice(EVENT_NOTES).format(
-                        goal=(goal.title or "").lower()[:60], a=rng.randint(1, trials), b=trials
+                if sensitive:
+                    rng.randrange(3)
+                    content = words.choice(SENSITIVE_NOTES)
+                else:
+                    variant = rng.randrange(6)
+                    raw = rng.randint(1, trials)
+                    # Progress over the year: later notes tend to count more successes.
+                    growth = min(1.0, (day - HISTORY_START).days / 300)
+                    hits = max(1, min(trials, round(0.4 * raw + trials * (0.25 + 0.45 * growth))))
+                    templates = (
+                        plan.notes if objective_at is None else plan.objectives[objective_at].notes
                     )
-                )
+                    content = progress_note(
+                        templates[variant % len(templates)],
+                        hits=hits,
+                        trials=trials,
+                        growth=growth,
+                        day=day,
+                        words=words,
+                    )
                 stamp = _at(day, rng.randint(13, 21), rng.randint(0, 59))
-                events.append(
-                    {
-                        "id_student": student.id_student,
-                        "id_goal": goal.id_goal,
-                        "id_user_created": author.id_user,
-                        "content": content,
-                        "is_sensitive": sensitive,
-                        "created_at": stamp,
-                        "updated_at": stamp,
-                    }
-                )
+                if not any(first <= day <= last for first, last in BREAKS):
+                    events.append(
+                        {
+                            "id_student": student.id_student,
+                            "id_goal": goal.id_goal,
+                            "id_user_created": author.id_user,
+                            "content": content,
+                            "is_sensitive": sensitive,
+                            "created_at": stamp,
+                            "updated_at": stamp,
+                        }
+                    )
+                    quarter = _quarter(day)
+                    if quarter is not None and not sensitive:
+                        root = goal.id_goal_parent or goal.id_goal
+                        checks.setdefault((root, *quarter), []).append((day, hits, trials))
             day += timedelta(days=rng.randint(2, 5))
         session.execute(insert(ProgressEvent), events)
         event_count += len(events)
@@ -353,36 +361,42 @@ def _build(session: Session, settings: Settings) -> dict[str, int]:
         if rng.random() < 0.3:
             for _ in range(rng.randint(1, 2)):
                 stamp = _at(HISTORY_START + timedelta(days=rng.randint(10, 400)), 15)
-                session.add(
-                    HealthNote(
-                        id_student=student.id_student,
-                        id_user_created=rng.choice(counselors).id_user,
-                        content=cipher.encrypt(rng.choice(HEALTH_NOTES)),
-                        created_at=stamp,
-                    )
+                writer = rng.choice(counselors).id_user
+                rng.randrange(5)
+                notes.append(
+                    {
+                        "id_student": student.id_student,
+                        "id_user_created": writer,
+                        "content": cipher.encrypt(health_note(writer in nurses, words)),
+                        "created_at": stamp,
+                    }
                 )
-                note_count += 1
 
-        for goal in leaves:
-            if goal.id_goal_parent is not None:
+        for goal, plan, objective_at in leaves:
+            if objective_at is not None:
                 continue
-            for period, generated in (("Q1", date(2025, 11, 3)), ("Q2", date(2026, 1, 26))):
-                session.add(
-                    ProgressReport(
-                        id_student=student.id_student,
-                        id_goal=goal.id_goal,
-                        id_user_created=author.id_user,
-                        period=period,
-                        year=2025,
-                        summary=(
-                            f"{goal.title}: progress was logged regularly this period; "
-                            "the student is on track to meet the annual goal."
+            for period, year, state in _report_plan(index):
+                generated, finalised = _report_days(period, year, state, words)
+                reports.append(
+                    {
+                        "id_student": student.id_student,
+                        "id_goal": goal.id_goal,
+                        "id_user_created": author.id_user,
+                        "period": period,
+                        "year": year,
+                        "summary": report_summary(
+                            plan,
+                            period,
+                            checks.get((goal.id_goal, period, year), []),
+                            so_far=(period, year) == CURRENT_PERIOD,
                         ),
-                        generated_at=_at(generated, 16),
-                    )
+                        "generated_at": generated,
+                        "finalized_at": finalised,
+                        "id_user_finalized": primary_of[student.id_student] if finalised else None,
+                    }
                 )
-                report_count += 1
-    session.flush()
+    session.execute(insert(HealthNote), notes)
+    session.execute(insert(ProgressReport), reports)
     return {
         "programs": len(programs),
         "staff": len(staff),
@@ -390,6 +404,53 @@ def _build(session: Session, settings: Settings) -> dict[str, int]:
         "assignments": assignments,
         "goals": goal_count,
         "progress events": event_count,
-        "health notes": note_count,
-        "progress reports": report_count,
+        "health notes": len(notes),
+        "progress reports": len(reports),
     }
+
+
+# The reporting period the demo's last day falls in, and the school year before it.
+CURRENT_PERIOD = ("Q2", 2026)
+
+
+def _quarter(day: date) -> tuple[str, int] | None:
+    """The demo's reported quarter (Q1 or Q2 of a school year) a day falls in."""
+    if date(day.year, 8, 1) <= day <= date(day.year, 10, 15):
+        return ("Q1", day.year)
+    if date(day.year, 10, 16) <= day <= date(day.year, 12, 31):
+        return ("Q2", day.year)
+    return None
+
+
+def _report_plan(index: int) -> list[tuple[str, int, str]]:
+    """Which reports a student's goals have, and where each stands: last school year's
+    are final; this year's Q1 is final but for a few still being finished; the current
+    quarter has just begun (the elementary team has not started; the others have a mix
+    of drafts, a few finals and reports not yet drafted)."""
+    plan = [("Q1", 2025, "final"), ("Q2", 2025, "final")]
+    plan.append(("Q1", 2026, "draft" if index % 8 == 0 else "final"))
+    if index % 3 != 0:
+        state = ("draft", "draft", "missing", "missing", "final")[(index // 3) % 5]
+        if state != "missing":
+            plan.append(("Q2", 2026, state))
+    return plan
+
+
+# When each period's reports were drafted: a few days after the quarter closed (the
+# current quarter: the week before the demo's last day).
+_DRAFTED = {
+    ("Q1", 2025): date(2025, 11, 3),
+    ("Q2", 2025): date(2026, 1, 26),
+    ("Q1", 2026): date(2026, 10, 20),
+    ("Q2", 2026): date(2026, 11, 16),
+}
+
+
+def _report_days(
+    period: str, year: int, state: str, words: random.Random
+) -> tuple[datetime, datetime | None]:
+    drafted = _DRAFTED[(period, year)] + timedelta(days=words.randint(0, 2))
+    if state != "final":
+        return _at(drafted, 16), None
+    signed = min(drafted + timedelta(days=words.randint(2, 10)), HISTORY_END)
+    return _at(drafted, 16), _at(signed, words.randint(14, 21), words.randint(0, 59))

@@ -22,6 +22,26 @@ from goalpath.web.pages import (
 
 router = page_router()
 
+# The zones of US school districts, offered first; any IANA zone is accepted.
+US_ZONES = (
+    ("America/New_York", "Eastern (New York)"),
+    ("America/Chicago", "Central (Chicago)"),
+    ("America/Denver", "Mountain (Denver)"),
+    ("America/Phoenix", "Mountain, no daylight saving (Phoenix)"),
+    ("America/Los_Angeles", "Pacific (Los Angeles)"),
+    ("America/Anchorage", "Alaska (Anchorage)"),
+    ("Pacific/Honolulu", "Hawaii (Honolulu)"),
+    ("America/Puerto_Rico", "Atlantic (Puerto Rico)"),
+    ("Pacific/Guam", "Chamorro (Guam)"),
+)
+
+
+def _zone_choices(current: str) -> list[tuple[str, str]]:
+    choices = list(US_ZONES)
+    if current and current not in {zone for zone, _label in US_ZONES}:
+        choices.append((current, current.replace("_", " ")))
+    return choices
+
 
 def _districts_page(
     request: Request, actor: Actor, page: PageRequest, state: FormState | None = None
@@ -81,7 +101,12 @@ def _district_page(
     require_section(actor, DISTRICTS)
     district = districts.get_district(actor, id_school_district)
     state = state or FormState(
-        {"name": district.name or "", "contact_email": district.contact_email or ""},
+        {
+            "name": district.name or "",
+            "contact_email": district.contact_email or "",
+            "time_zone": district.time_zone,
+            "country_code": district.country_code,
+        },
         {},
         status_code=200,
     )
@@ -91,6 +116,7 @@ def _district_page(
         "admin/district.html",
         {
             "district": district,
+            "zones": _zone_choices(state.values.get("time_zone", "")),
             "may_update": actor.grants.allows("school_district", "update"),
             **state.context(),
         },
@@ -110,25 +136,49 @@ def update_district(
     id_school_district: str,
     name: FormText = "",
     contact_email: FormText = "",
+    time_zone: FormText = "",
+    country_code: FormText = "",
 ) -> Response:
     district_id = forms.path_id(id_school_district)
     require_section(actor, DISTRICTS)
-    values = {"name": name, "contact_email": contact_email}
+    values = {
+        "name": name,
+        "contact_email": contact_email,
+        "time_zone": time_zone,
+        "country_code": country_code,
+    }
     try:
-        body = DistrictUpdate(name=name, contact_email=contact_email.strip() or None)
+        # A form without the zone or country (an older page) leaves them as they are.
+        locale = {
+            key: value
+            for key, value in (
+                ("time_zone", time_zone.strip()),
+                ("country_code", country_code.strip().upper()),
+            )
+            if value
+        }
+        body = DistrictUpdate(name=name, contact_email=contact_email.strip() or None, **locale)
     except ValidationError as error:
-        labels = {"name": "the district's name", "contact_email": "a contact email"}
+        labels = {
+            "name": "the district's name",
+            "contact_email": "a contact email",
+            "time_zone": "the district's time zone",
+            "country_code": "the district's country",
+        }
         state = FormState(values, forms.schema_errors(error, values, labels))
         return _district_page(request, actor, district_id, state)
     try:
         with forms.attempt(actor.db):
             district = districts.update_district(
-                actor, district_id, body.model_dump(exclude_unset=True)
+                actor,
+                district_id,
+                body.model_dump(exclude_unset=True, exclude_none=True)
+                | ({"contact_email": None} if body.contact_email is None else {}),
             )
     except GoalpathError as error:
         if error.status_code == 404:
             raise
-        state = forms.refusal(error, values, ("name", "contact_email"))
+        state = forms.refusal(error, values, ("name", "contact_email", "time_zone"))
         return _district_page(request, actor, district_id, state)
     return redirect_with_flash(
         request,

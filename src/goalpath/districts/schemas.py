@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+import zoneinfo
 from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator
 
 from goalpath.kit.schemas import Output, StrictInput
+from goalpath.models.school_district import DEFAULT_TIME_ZONE
 
 # Every id column is a 32-bit integer; a larger id is refused as input, never sent to
 # the database (where PostgreSQL would fail on it).
@@ -62,7 +65,38 @@ def _email(value: str) -> str:
     return value
 
 
+def _time_zone(value: str) -> str:
+    """An IANA time zone name, such as America/Chicago."""
+    if value not in _zone_names():
+        raise ValueError("must be a time zone name such as America/Chicago")
+    return value
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _country(value: str) -> str:
+    if not re.fullmatch(r"[A-Z]{2}", value):
+        raise ValueError("must be a two-letter country code such as US")
+    return value
+
+
 Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX + 64), AfterValidator(_single_line)]
+TimeZone = Annotated[
+    str,
+    Field(max_length=64, description="IANA time zone of the district's pages"),
+    AfterValidator(_time_zone),
+]
+CountryCode = Annotated[
+    str,
+    Field(
+        max_length=2,
+        description="ISO 3166 country code; US districts see dates in US form",
+    ),
+    AfterValidator(_country),
+]
 Description = Annotated[str, Field(max_length=DESCRIPTION_MAX), AfterValidator(_multi_line)]
 Email = Annotated[str, Field(max_length=NAME_MAX + 64), AfterValidator(_email)]
 
@@ -77,13 +111,17 @@ def refuse_null(value: object) -> object:
 class DistrictInput(StrictInput):
     name: Name
     contact_email: Email | None = None
+    time_zone: TimeZone = DEFAULT_TIME_ZONE
+    country_code: CountryCode = "US"
 
 
 class DistrictUpdate(StrictInput):
     name: Name | None = None
     contact_email: Email | None = Field(default=None, description="null removes the address")
+    time_zone: TimeZone | None = None
+    country_code: CountryCode | None = None
 
-    @field_validator("name")
+    @field_validator("name", "time_zone", "country_code")
     @classmethod
     def _name_not_null(cls, value: object) -> object:
         return refuse_null(value)
@@ -93,4 +131,6 @@ class District(Output):
     id_school_district: int
     name: str | None
     contact_email: str | None
+    time_zone: str
+    country_code: str
     created_at: datetime | None

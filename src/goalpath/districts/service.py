@@ -47,7 +47,11 @@ def create_district(actor: Actor, body: DistrictInput) -> SchoolDistrict:
     # `global` right can create one: the NULL id matches no membership.
     actor.authz.require_can(RESOURCE, "create", Bindings(id_school_district=literal(None, Integer)))
     district = SchoolDistrict(
-        name=body.name, contact_email=body.contact_email, created_at=actor.info.now
+        name=body.name,
+        contact_email=body.contact_email,
+        time_zone=body.time_zone,
+        country_code=body.country_code,
+        created_at=actor.info.now,
     )
     actor.db.add(district)
     flush(actor, "The district could not be created; try again.")

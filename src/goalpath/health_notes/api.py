@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Header, Path, Response
 
 from goalpath.authz.deps import CurrentActor
 from goalpath.health_notes import service
@@ -24,6 +24,10 @@ _EXPIRED = "The password has expired and must be changed first"
 
 
 Cipher = Annotated[HealthNoteCipher, Depends(note_cipher)]
+IfMatch = Annotated[
+    str | None,
+    Header(description="The ETag this change is based on; a stale one is refused with 412"),
+]
 
 
 @router.get(
@@ -71,10 +75,14 @@ def create_health_note(
     responses=problem_responses(
         401, 403, 404, 422, 503, s403=_EXPIRED, s404=_HIDDEN, s503=_UNDECRYPTABLE
     ),
-    summary="One health note (the read is recorded on the audit trail)",
+    summary="One health note, with its ETag (the read is recorded on the audit trail)",
 )
-def get_health_note(id_health_note: NoteId, actor: CurrentActor, cipher: Cipher) -> HealthNote:
-    return service.get_note(actor, cipher, id_health_note)
+def get_health_note(
+    id_health_note: NoteId, actor: CurrentActor, cipher: Cipher, response: Response
+) -> HealthNote:
+    version = service.read_note(actor, cipher, id_health_note)
+    response.headers["ETag"] = version.etag
+    return version.note
 
 
 @router.patch(
@@ -84,18 +92,26 @@ def get_health_note(id_health_note: NoteId, actor: CurrentActor, cipher: Cipher)
         401,
         403,
         404,
+        412,
         422,
         503,
         s403="You may read this note but not change it (by default only its author may)",
         s404=_HIDDEN,
         s503=_UNDECRYPTABLE,
     ),
-    summary="Rewrite a health note's content",
+    summary="Rewrite a health note's content (with If-Match, only the version it names)",
 )
 def update_health_note(
-    id_health_note: NoteId, body: HealthNoteUpdate, actor: CurrentActor, cipher: Cipher
+    id_health_note: NoteId,
+    body: HealthNoteUpdate,
+    actor: CurrentActor,
+    cipher: Cipher,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> HealthNote:
-    return service.update_note(actor, cipher, id_health_note, body)
+    version = service.edit_note(actor, cipher, id_health_note, body, if_match)
+    response.headers["ETag"] = version.etag
+    return version.note
 
 
 @router.delete(

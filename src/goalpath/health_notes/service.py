@@ -7,11 +7,22 @@ reaches the session and decrypted only for notes the reader's scope already admi
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from goalpath.authz.actor import Actor
-from goalpath.errors import Conflict, Forbidden, GoalpathError, NotFound, ValidationFailed
+from goalpath.errors import (
+    Conflict,
+    Forbidden,
+    GoalpathError,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+)
 from goalpath.health_notes.crypto import HealthNoteCipher
 from goalpath.health_notes.schemas import MAX_ID, HealthNoteInput, HealthNoteUpdate
 from goalpath.health_notes.schemas import HealthNote as HealthNoteOut
@@ -19,6 +30,7 @@ from goalpath.kit.pagination import PageRequest, decode_cursor, keyset_page
 from goalpath.models import HealthNote
 
 RESOURCE = "health_note"
+_STALE = "The note changed since you read it; reload it and apply your change again."
 
 
 class NoteUndecryptable(GoalpathError):
@@ -101,11 +113,55 @@ def list_notes(
     return items, next_cursor
 
 
-def get_note(actor: Actor, cipher: HealthNoteCipher, id_health_note: int) -> HealthNoteOut:
+@dataclass(frozen=True)
+class NoteVersion:
+    """A note as this reader sees it, and the ETag of the stored version."""
+
+    note: HealthNoteOut
+    etag: str
+
+
+def note_etag(note: HealthNote) -> str:
+    """A note has no `updated_at` (the seed's table): its version is its ciphertext,
+    which every rewrite changes (Fernet encrypts with a fresh IV). The digest says
+    nothing about the text. Rotating the keys changes it too, so an edit begun before
+    a rotation is refused as stale: safe, and rare."""
+    stored = note.content or ""
+    digest = hashlib.sha256(f"{RESOURCE}:{note.id_health_note}:{stored}".encode()).hexdigest()
+    return f'"{digest[:32]}"'
+
+
+def _check_if_match(if_match: str | None, current: str) -> None:
+    """As `kit.etag.check_if_match`, for a version that is not a time."""
+    if if_match is None:
+        return
+    offered = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
+    if "*" not in offered and current not in offered:
+        raise PreconditionFailed(_STALE)
+
+
+def read_note(actor: Actor, cipher: HealthNoteCipher, id_health_note: int) -> NoteVersion:
     note = actor.authz.fetch(HealthNote, id_health_note, RESOURCE)
     content = _plaintext(cipher, note)
     actor.audit.record("read", RESOURCE, record_id=note.id_health_note, id_student=note.id_student)
-    return _out(note, content)
+    return NoteVersion(_out(note, content), note_etag(note))
+
+
+def get_note(actor: Actor, cipher: HealthNoteCipher, id_health_note: int) -> HealthNoteOut:
+    return read_note(actor, cipher, id_health_note).note
+
+
+def student_of_note(actor: Actor, id_health_note: int) -> int:
+    """The student of a note the user may read (404 otherwise); not a read on the
+    trail: what follows records its own."""
+    statement = actor.authz.scoped(
+        select(HealthNote.id_student).where(HealthNote.id_health_note == id_health_note),
+        RESOURCE,
+    )
+    id_student: int | None = actor.db.scalar(statement)
+    if id_student is None:
+        raise NotFound("Not found.")
+    return id_student
 
 
 def create_note(
@@ -136,13 +192,38 @@ def create_note(
 def update_note(
     actor: Actor, cipher: HealthNoteCipher, id_health_note: int, body: HealthNoteUpdate
 ) -> HealthNoteOut:
+    return edit_note(actor, cipher, id_health_note, body, None).note
+
+
+def edit_note(
+    actor: Actor,
+    cipher: HealthNoteCipher,
+    id_health_note: int,
+    body: HealthNoteUpdate,
+    if_match: str | None,
+) -> NoteVersion:
+    """Rewrite a note; with `if_match`, only the version it names (412 otherwise)."""
     note = actor.authz.fetch(HealthNote, id_health_note, RESOURCE, "update")
+    _check_if_match(if_match, note_etag(note))
     current = _plaintext(cipher, note)
     content = body.content
     if content is None or content == current:
-        return _out(note, current)
-    note.content = cipher.encrypt(content)
-    actor.db.flush()
+        return NoteVersion(_out(note, current), note_etag(note))
+    stored = cipher.encrypt(content)
+    # Written only over the version read above, so a rewrite that landed meanwhile is
+    # not silently replaced.
+    unchanged = (
+        HealthNote.content.is_(None) if note.content is None else HealthNote.content == note.content
+    )
+    result = actor.db.execute(
+        update(HealthNote)
+        .where(HealthNote.id_health_note == id_health_note, unchanged)
+        .values(content=stored)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 1) != 1:
+        raise PreconditionFailed(_STALE)
+    set_committed_value(note, "content", stored)
     actor.audit.record(
         "update",
         RESOURCE,
@@ -150,7 +231,7 @@ def update_note(
         id_student=note.id_student,
         details={"fields": ["content"]},
     )
-    return _out(note, content)
+    return NoteVersion(_out(note, content), note_etag(note))
 
 
 def delete_note(actor: Actor, id_health_note: int) -> None:

@@ -11,6 +11,7 @@ from goalpath.models.permission import Permission
 from goalpath.models.program import Program
 from goalpath.models.progress_event import ProgressEvent
 from goalpath.models.progress_report import ProgressReport
+from goalpath.models.progress_report_revision import ProgressReportRevision
 from goalpath.models.recovery_code import RecoveryCode
 from goalpath.models.report_period import ReportPeriod
 from goalpath.models.role import Role
@@ -38,6 +39,7 @@ __all__ = [
     "Program",
     "ProgressEvent",
     "ProgressReport",
+    "ProgressReportRevision",
     "RecoveryCode",
     "ReportPeriod",
     "Role",

@@ -20,7 +20,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from goalpath.authz.actor import Actor
 from goalpath.config import Settings
-from goalpath.errors import Conflict, Forbidden, PreconditionFailed, ValidationFailed
+from goalpath.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+)
 from goalpath.kit.etag import check_if_match
 from goalpath.kit.pagination import PageRequest, decode_cursor, keyset_page
 from goalpath.models import Goal, ProgressEvent
@@ -230,6 +236,15 @@ def _stamp(now: datetime, previous: datetime | None) -> datetime:
     return now
 
 
+@dataclass(frozen=True)
+class EventChange:
+    """An event after a change, and the names of the fields that changed (none when the
+    change asked for what was there already)."""
+
+    event: ProgressEvent
+    changed: list[str]
+
+
 def update_event(
     actor: Actor,
     settings: Settings,
@@ -237,6 +252,31 @@ def update_event(
     body: ProgressEventUpdate,
     if_match: str | None,
 ) -> ProgressEvent:
+    return change_event(actor, settings, id_progress_event, body, if_match).event
+
+
+def student_of_event(actor: Actor, id_progress_event: int) -> int:
+    """The student of an event the user may read (404 otherwise, as in the API); not a
+    read on the trail: the change or the page that follows records its own."""
+    statement = actor.authz.scoped(
+        select(ProgressEvent.id_student).where(
+            ProgressEvent.id_progress_event == id_progress_event
+        ),
+        RESOURCE,
+    )
+    id_student: int | None = actor.db.scalar(statement)
+    if id_student is None:
+        raise NotFound("Not found.")
+    return id_student
+
+
+def change_event(
+    actor: Actor,
+    settings: Settings,
+    id_progress_event: int,
+    body: ProgressEventUpdate,
+    if_match: str | None,
+) -> EventChange:
     event = actor.authz.fetch(ProgressEvent, id_progress_event, RESOURCE, "update")
     check_if_match(if_match, ETAG_KIND, event.id_progress_event, event.updated_at)
     changes = body.model_dump(exclude_unset=True)
@@ -249,7 +289,7 @@ def update_event(
     }
     changed = sorted(name for name, value in changes.items() if current[name] != value)
     if not changed:
-        return event
+        return EventChange(event, [])
     assert event.id_student is not None
     if "is_sensitive" in changed:
         _require_sensitive_right(actor, event)
@@ -302,7 +342,7 @@ def update_event(
                 content=content_before,
             ),
         )
-    return event
+    return EventChange(event, changed)
 
 
 def delete_event(actor: Actor, id_progress_event: int) -> None:

@@ -102,7 +102,8 @@ def list_reports(
         "exactly one target, or a sub-goal instead of a root goal",
     ),
     summary="Draft the period's reports from logged progress, for one root goal, one "
-    "student or a whole program (final reports are left untouched)",
+    "student or a whole program (final reports are left untouched, and so are drafts "
+    "that staff edited unless replace_edited is given)",
 )
 def generate(body: GenerateInput, actor: CurrentActor, settings: AppSettings) -> GenerationResult:
     return generate_reports(
@@ -114,6 +115,7 @@ def generate(body: GenerateInput, actor: CurrentActor, settings: AppSettings) ->
         id_student=body.id_student,
         id_program=body.id_program,
         now=actor.info.now,
+        replace_edited=body.replace_edited,
     )
 
 

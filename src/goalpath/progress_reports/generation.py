@@ -6,8 +6,13 @@ read here, whatever the user's rights: a report is written for families.
 
 The work is a fixed number of statements whatever the number of students (a program of
 500 costs what a program of 3 does): the goals of every student in scope, the period's
-events of those students, their existing reports, then one executemany each for the new
-reports, the redrafted ones and their audit rows, and one query for the new ids.
+events of those students, their existing reports and who wrote their texts, then one
+executemany each for the replaced texts (revisions), the new reports, the redrafted ones
+and their audit rows, and one query for the new ids.
+
+A draft whose text staff edited is left as it is unless the caller says to replace it
+(`replace_edited`, after asking the person): drafting again never replaces a person's
+words without asking, and what it replaces is kept as a revision (SPEC section 14).
 Which students and goals count is decided in SQL by the user's `progress_report:create`
 and `goal:read` scopes; nothing is loaded to be dropped in Python.
 
@@ -44,6 +49,7 @@ from goalpath.config import Settings
 from goalpath.errors import Conflict, Forbidden, ValidationFailed
 from goalpath.goals.tree import nearest_above, report_roots
 from goalpath.models import Goal, Program, ProgressEvent, ProgressReport, Student
+from goalpath.progress_reports import revisions
 from goalpath.progress_reports.periods import (
     district_of_program,
     district_of_student,
@@ -79,13 +85,15 @@ class RootGoal:
 
 @dataclass(frozen=True)
 class Redraft:
-    """A draft to write again: which report, and the goal and period it summarises."""
+    """A draft to write again: which report, the goal and period it summarises, and
+    the text it holds now."""
 
     id_progress_report: int
     id_student: int
     id_goal: int
     period: str
     year: int
+    text: revisions.ReportText
 
 
 def excerpt(content: str) -> str:
@@ -231,11 +239,13 @@ def generate_reports(
     id_student: int | None = None,
     id_program: int | None = None,
     now: datetime | None = None,
+    replace_edited: bool = False,
 ) -> GenerationResult:
     """Draft (or redraft) the period's reports for one goal, one student or a program.
 
     Flushes, never commits: the caller owns the transaction. Final reports are left
-    untouched, and so are drafts the user may not change."""
+    untouched, and so are drafts the user may not change and, unless `replace_edited`,
+    drafts whose text staff edited."""
     session = authz.session
     moment = now or authz.audit.now
     target = _resolve_target(authz, id_goal=id_goal, id_student=id_student, id_program=id_program)
@@ -283,6 +293,9 @@ def generate_reports(
             ProgressReport.id_progress_report,
             ProgressReport.id_goal,
             ProgressReport.finalized_at,
+            ProgressReport.summary,
+            ProgressReport.generated_at,
+            ProgressReport.id_user_created,
             case((changeable, 1), else_=0).label("changeable"),
         )
         .where(
@@ -297,12 +310,21 @@ def generate_reports(
     if id_goal is not None:
         existing_statement = existing_statement.where(ProgressReport.id_goal == id_goal)
     existing = {row.id_goal: row for row in session.execute(existing_statement).all()}
+    texts = {
+        row.id_progress_report: revisions.ReportText(
+            row.id_progress_report, row.summary, row.generated_at, row.id_user_created
+        )
+        for row in existing.values()
+        if row.finalized_at is None and row.changeable
+    }
+    writer_of = revisions.writers(session, list(texts.values()))
 
     first_day, last_day = start.date(), (end - timedelta(days=1)).date()
     new_rows: list[dict[str, Any]] = []
     redrafts: list[dict[str, Any]] = []
     redrafted: list[tuple[int, int]] = []
-    skipped_final = skipped_forbidden = 0
+    replaced: list[revisions.Replaced] = []
+    skipped_final = skipped_forbidden = skipped_edited = 0
     for root in roots.values():
         summary = draft_summary(root, first_day, last_day)
         report = existing.get(root.id_goal)
@@ -322,10 +344,23 @@ def generate_reports(
             skipped_final += 1
         elif not report.changeable:
             skipped_forbidden += 1
+        elif writer_of[report.id_progress_report].staff_edited and not replace_edited:
+            skipped_edited += 1
         else:
             redrafts.append({"report_id": report.id_progress_report, "new_summary": summary})
             redrafted.append((report.id_progress_report, root.id_student))
+            if report.summary != summary:
+                replaced.append(
+                    revisions.Replaced(
+                        report.id_progress_report,
+                        report.summary or "",
+                        writer_of[report.id_progress_report],
+                    )
+                )
 
+    revisions.keep(
+        session, replaced, reason=revisions.DRAFTED_AGAIN, id_user=authz.id_user, at=moment
+    )
     if redrafts:
         _write_redrafts(session, redrafts, moment)
     created: list[tuple[int, int]] = []
@@ -382,6 +417,7 @@ def generate_reports(
         updated=len(redrafted),
         skipped_final=skipped_final,
         skipped_forbidden=skipped_forbidden,
+        skipped_edited=skipped_edited,
         ids=sorted(id_report for id_report, _ in created + redrafted),
     )
 
@@ -396,7 +432,9 @@ def redraft_reports(
     in a draft the person who marked it may not edit. The goals and events are read on
     the user's read conditions, as every drafting is, and sensitive events never. The
     caller has locked the rows, checked that they are drafts and audits the change.
-    Two queries and one executemany, whatever the number of drafts."""
+
+    The texts replaced are kept as revisions, withheld: they may quote the event.
+    Three queries and two executemany, whatever the number of drafts."""
     if not drafts:
         return
     session = authz.session
@@ -446,6 +484,8 @@ def redraft_reports(
         .order_by(ProgressEvent.created_at.desc(), ProgressEvent.id_progress_event.desc())
     ).all()
     redrafts: list[dict[str, Any]] = []
+    replaced: list[revisions.Replaced] = []
+    writer_of = revisions.writers(session, [draft.text for draft in drafts])
     for draft in drafts:
         start, end = ranges[(draft.id_student, draft.period, draft.year)]
         root = RootGoal(
@@ -467,4 +507,20 @@ def redraft_reports(
         ]
         summary = draft_summary(root, start.date(), (end - timedelta(days=1)).date())
         redrafts.append({"report_id": draft.id_progress_report, "new_summary": summary})
+        if draft.text.summary != summary:
+            replaced.append(
+                revisions.Replaced(
+                    draft.id_progress_report,
+                    draft.text.summary or "",
+                    writer_of[draft.id_progress_report],
+                )
+            )
+    revisions.keep(
+        session,
+        replaced,
+        reason=revisions.EVENT_MARKED_SENSITIVE,
+        id_user=authz.id_user,
+        at=now,
+        withheld=revisions.EVENT_MARKED_SENSITIVE,
+    )
     _write_redrafts(session, redrafts, now)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Form, Request
 from sqlalchemy import select
 from starlette.responses import Response
 
@@ -24,6 +24,7 @@ from goalpath.models import (
     Program,
     ProgressReport,
 )
+from goalpath.progress_reports import revisions
 from goalpath.progress_reports import service as progress_reports
 from goalpath.progress_reports.generation import generate_reports
 from goalpath.progress_reports.periods import (
@@ -81,6 +82,14 @@ def _generation_message(result: GenerationResult) -> str:
                 result.skipped_forbidden,
                 "draft you may not change was left as it was.",
                 "drafts you may not change were left as they were.",
+            )
+        )
+    if result.skipped_edited:
+        sentences.append(
+            count(
+                result.skipped_edited,
+                "draft that staff edited was left as it was; open the report to draft it again.",
+                "drafts that staff edited were left as they were; open a report to draft it again.",
             )
         )
     return " ".join(sentences)
@@ -221,6 +230,13 @@ def _report_context(request: Request, actor: Actor, id_report: int) -> dict[str,
         except ValidationFailed:
             dates = None  # a period no longer configured: shown by name only
     final = report.finalized_at is not None
+    earlier = revisions.of_report(actor.db, id_report)
+    may_read_withheld = any(
+        revision.withheld_at is not None for revision in earlier
+    ) and authz.can_on_student("progress_event", "read_sensitive", report.id_student or 0)
+    writer = revisions.writer_after(
+        progress_reports.report_text(report), earlier[0] if earlier else None
+    )
     return {
         "report": report,
         "final": final,
@@ -238,7 +254,18 @@ def _report_context(request: Request, actor: Actor, id_report: int) -> dict[str,
         and root_goal
         and report.id_student is not None
         and authz.can_on_student(progress_reports.RESOURCE, "create", report.id_student),
-        "authors": user_names(actor, [report.id_user_created, report.id_user_finalized]),
+        "authors": user_names(
+            actor,
+            [
+                report.id_user_created,
+                report.id_user_finalized,
+                writer.id_user,
+                *revisions.people(earlier),
+            ],
+        ),
+        "writer": writer,
+        "revisions": revisions.shown(earlier, may_read_withheld),
+        "more_revisions": len(earlier) > revisions.MAX_SHOWN,
     }
 
 
@@ -268,36 +295,21 @@ def report_page(id_report: str, request: Request, actor: PageActor) -> Response:
 
 
 _SUMMARY_FIELDS = {"summary": FieldSpec("summary", "Summary", "Write the summary.")}
+_FINAL_MESSAGE = "The report is final. It is read-only unless a coordinator reopens it."
+# Absent (another client's finalise form) is not the same as sent empty (refused).
+OptionalFormText = Annotated[str | None, Form()]
 
 
-@router.post("/progress-reports/{id_report}")
-def edit_report(
-    id_report: str, request: Request, actor: PageActor, summary: FormText = ""
-) -> Response:
-    def build() -> Response:
-        report_id = forms.path_id(id_report)
-        values = {"summary": summary}
-
-        def change() -> tuple[str, str]:
-            text = forms.multiline(summary)
-            if not text.strip():
-                # The API accepts an empty summary; a page that saves one by accident
-                # would leave a family's report blank.
-                raise FormInvalid({"summary": [_SUMMARY_FIELDS["summary"].empty]})
-            body = forms.validated(ReportUpdate, _SUMMARY_FIELDS, values, {"summary": text})
-            progress_reports.update_report(actor, report_id, body)
-            return "The summary has been saved.", report_path(report_id)
-
-        return forms.submit(
-            request,
-            actor.db,
-            state=FormState(values, form="summary"),
-            fields=_SUMMARY_FIELDS,
-            change=change,
-            again=lambda failed, _message: _report_page(request, actor, report_id, failed),
-        )
-
-    return build()
+def _save_summary(actor: Actor, report_id: int, summary: str) -> bool:
+    """Save the typed summary; whether it changed the report's text."""
+    text = forms.multiline(summary)
+    if not text.strip():
+        # The API accepts an empty summary; a page that saves one by accident
+        # would leave a family's report blank.
+        raise FormInvalid({"summary": [_SUMMARY_FIELDS["summary"].empty]})
+    body = forms.validated(ReportUpdate, _SUMMARY_FIELDS, {"summary": summary}, {"summary": text})
+    before = progress_reports.get_report(actor, report_id, audited=False).summary
+    return progress_reports.update_report(actor, report_id, body).summary != before
 
 
 def _report_action(
@@ -306,14 +318,18 @@ def _report_action(
     id_report: str,
     form: str,
     act: Callable[[int], str],
+    summary: str | None = None,
 ) -> Response:
+    """One of the report page's forms; `summary` is what the summary form sent, if
+    that form was the one submitted (it is shown again if refused)."""
+
     def build() -> Response:
         report_id = forms.path_id(id_report)
         return forms.submit(
             request,
             actor.db,
-            state=FormState({}, form=form),
-            fields={},
+            state=FormState({} if summary is None else {"summary": summary}, form=form),
+            fields={} if summary is None else _SUMMARY_FIELDS,
             change=lambda: (act(report_id), report_path(report_id)),
             again=lambda failed, _message: _report_page(request, actor, report_id, failed),
         )
@@ -321,13 +337,31 @@ def _report_action(
     return build()
 
 
-@router.post("/progress-reports/{id_report}/finalize")
-def finalise_report(id_report: str, request: Request, actor: PageActor) -> Response:
+@router.post("/progress-reports/{id_report}")
+def edit_report(
+    id_report: str, request: Request, actor: PageActor, summary: FormText = ""
+) -> Response:
     def act(report_id: int) -> str:
-        progress_reports.finalize_report(actor, report_id)
-        return "The report is final. It is read-only unless a coordinator reopens it."
+        _save_summary(actor, report_id, summary)
+        return "The summary has been saved."
 
-    return _report_action(request, actor, id_report, "finalise", act)
+    return _report_action(request, actor, id_report, "summary", act, summary)
+
+
+@router.post("/progress-reports/{id_report}/finalize")
+def finalise_report(
+    id_report: str, request: Request, actor: PageActor, summary: OptionalFormText = None
+) -> Response:
+    """The summary form's Finalise button sends the text as it stands, saved first in
+    the same transaction: an edit nobody saved is not lost to the machine's draft."""
+
+    def act(report_id: int) -> str:
+        saved = summary is not None and _save_summary(actor, report_id, summary)
+        progress_reports.finalize_report(actor, report_id)
+        return f"The summary has been saved. {_FINAL_MESSAGE}" if saved else _FINAL_MESSAGE
+
+    form = "finalise" if summary is None else "summary"
+    return _report_action(request, actor, id_report, form, act, summary)
 
 
 @router.post("/progress-reports/{id_report}/reopen")
@@ -340,23 +374,58 @@ def reopen_report(id_report: str, request: Request, actor: PageActor) -> Respons
 
 
 @router.post("/progress-reports/{id_report}/regenerate")
-def redraft_report(id_report: str, request: Request, actor: PageActor) -> Response:
-    def act(report_id: int) -> str:
+def redraft_report(
+    id_report: str, request: Request, actor: PageActor, replace_edited: FormText = ""
+) -> Response:
+    """Draft one report again. A text staff edited is replaced only once the person
+    confirmed it on the page this answers first; the replaced text is kept."""
+
+    def build() -> Response:
+        report_id = forms.path_id(id_report)
+        if replace_edited not in ("", "yes"):
+            raise ValidationFailed(
+                "This confirmation is not one the report's page sends; open the report "
+                "and press Draft again."
+            )
+        confirmed = replace_edited == "yes"
         # Looked up for its goal and period; the redraft itself is what is audited.
         report = progress_reports.get_report(actor, report_id, audited=False)
         if report.id_goal is None or report.period is None or report.year is None:
             raise ValidationFailed("This report has no goal or period to draft from.")
-        result = generate_reports(
-            actor.authz,
-            app_settings(request),
-            period=report.period,
-            year=report.year,
-            id_goal=report.id_goal,
-            now=actor.info.now,
-        )
-        return _generation_message(result)
+        text = progress_reports.report_text(report)
+        writer = revisions.writers(actor.db, [text])[report_id]
+        if writer.staff_edited and not confirmed and report.finalized_at is None:
+            return render(
+                request,
+                "staff/report_redraft.html",
+                {
+                    "report": report,
+                    "writer": writer,
+                    "authors": user_names(actor, [writer.id_user]),
+                    "identifier": student_identifier(actor, report.id_student),
+                    "year_label": school_year_label(report.year),
+                },
+            )
+        id_goal, period, year = report.id_goal, report.period, report.year
 
-    return _report_action(request, actor, id_report, "redraft", act)
+        def act(_report_id: int) -> str:
+            result = generate_reports(
+                actor.authz,
+                app_settings(request),
+                period=period,
+                year=year,
+                id_goal=id_goal,
+                now=actor.info.now,
+                replace_edited=confirmed,
+            )
+            message = _generation_message(result)
+            if writer.staff_edited and result.updated:
+                message += " The edited text is kept under Earlier versions."
+            return message
+
+        return _report_action(request, actor, id_report, "redraft", act)
+
+    return build()
 
 
 def _board_path(id_program: int, period: str, year: int | str) -> str:

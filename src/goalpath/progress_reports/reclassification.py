@@ -14,7 +14,10 @@ any other report of the student for such a period whose text holds the event's l
 the generator writes it (the event may have moved goal since, or the line been copied).
 
 A draft whose text staff had edited is redrafted too: the edited text may carry the
-quote, and a copy kept elsewhere would be readable by people who may not read the event.
+quote. The text replaced is kept as a report revision (nothing a person wrote is lost),
+withheld: only those who may read the student's sensitive events see it. So are the
+earlier revisions of every report that may quote the event, and any revision of the
+student's reports for those periods that holds the event's line.
 The audit rows name the event and the reason, never any text.
 """
 
@@ -29,6 +32,7 @@ from sqlalchemy.orm import Session
 from goalpath.authz.actor import Actor
 from goalpath.config import Settings
 from goalpath.models import Goal, ProgressReport
+from goalpath.progress_reports import revisions
 from goalpath.progress_reports.generation import Redraft, excerpt, redraft_reports
 from goalpath.progress_reports.periods import (
     MAX_YEAR,
@@ -128,6 +132,8 @@ def withdraw_from_reports(actor: Actor, settings: Settings, event: MarkedEvent) 
             ProgressReport.period,
             ProgressReport.year,
             ProgressReport.summary,
+            ProgressReport.generated_at,
+            ProgressReport.id_user_created,
             ProgressReport.finalized_at,
             ProgressReport.review_requested_at,
         )
@@ -156,6 +162,12 @@ def withdraw_from_reports(actor: Actor, settings: Settings, event: MarkedEvent) 
             report.id_goal,
             report.period,
             report.year,
+            revisions.ReportText(
+                report.id_progress_report,
+                report.summary,
+                report.generated_at,
+                report.id_user_created,
+            ),
         )
         for report in quoting
         if report.finalized_at is None
@@ -169,6 +181,14 @@ def withdraw_from_reports(actor: Actor, settings: Settings, event: MarkedEvent) 
         if report.finalized_at is not None and report.review_requested_at is None
     ]
     now = actor.info.now
+    revisions.withhold(
+        session,
+        quoting=[report.id_progress_report for report in quoting],
+        among=[report.id_progress_report for report in reports],
+        line=line,
+        reason=revisions.EVENT_MARKED_SENSITIVE,
+        at=now,
+    )
     redraft_reports(actor.authz, settings, drafts, now=now)
     if to_review:
         session.execute(

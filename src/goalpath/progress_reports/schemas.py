@@ -58,6 +58,13 @@ class GenerateInput(StrictInput):
             raise ValueError("give exactly one of id_goal, id_student or id_program")
         return self
 
+    replace_edited: bool = Field(
+        default=False,
+        description="Also draft again the drafts whose summary staff edited (their "
+        "text is kept as a report revision). Without it they are left as they are and "
+        "counted in skipped_edited: ask the person first",
+    )
+
 
 class ProgressReport(Output):
     id_progress_report: int
@@ -89,6 +96,11 @@ class GenerationResult(Output):
     skipped_final: int = Field(description="Final reports, left untouched")
     skipped_forbidden: int = Field(
         description="Existing drafts the user may not change, left untouched"
+    )
+    skipped_edited: int = Field(
+        default=0,
+        description="Drafts whose summary staff edited, left untouched (replace_edited "
+        "was not given); a person should open each and decide",
     )
     ids: list[int] = Field(description="id_progress_report of every created or updated report")
 

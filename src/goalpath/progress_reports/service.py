@@ -24,6 +24,7 @@ from goalpath.config import Settings
 from goalpath.errors import Conflict, Forbidden
 from goalpath.kit.pagination import PageRequest, keyset_page
 from goalpath.models import AuditEvent, Goal, Program, ProgressReport, Student
+from goalpath.progress_reports import revisions
 from goalpath.progress_reports.periods import district_of_program, period_dates
 from goalpath.progress_reports.schemas import (
     GoalStatus,
@@ -161,6 +162,12 @@ def _refresh(actor: Actor, report: ProgressReport) -> ProgressReport:
     return report
 
 
+def report_text(report: ProgressReport) -> revisions.ReportText:
+    return revisions.ReportText(
+        report.id_progress_report, report.summary, report.generated_at, report.id_user_created
+    )
+
+
 def update_report(actor: Actor, id_progress_report: int, body: ReportUpdate) -> ProgressReport:
     report = actor.authz.fetch(ProgressReport, id_progress_report, RESOURCE, "update")
     if report.finalized_at is not None:
@@ -169,6 +176,23 @@ def update_report(actor: Actor, id_progress_report: int, body: ReportUpdate) -> 
     changed = sorted(name for name, value in changes.items() if getattr(report, name) != value)
     if not changed:
         return report
+    if "summary" in changed:
+        # Kept before the change: the newest revision then says a person wrote the
+        # text that replaces it, and drafting again will ask before replacing that.
+        text = report_text(report)
+        revisions.keep(
+            actor.db,
+            [
+                revisions.Replaced(
+                    id_progress_report,
+                    report.summary or "",
+                    revisions.writers(actor.db, [text])[id_progress_report],
+                )
+            ],
+            reason=revisions.EDITED,
+            id_user=actor.id_user,
+            at=actor.info.now,
+        )
     result = actor.db.execute(
         update(ProgressReport)
         .where(

@@ -9,18 +9,20 @@ statements whatever the page size."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from fastapi import Request
 from sqlalchemy import select
+from sqlalchemy.orm import InstrumentedAttribute
 from starlette.responses import Response
 
 from goalpath.auth.deps import app_settings
 from goalpath.authz.actor import Actor
 from goalpath.authz.explain import explain_student_access
-from goalpath.errors import ValidationFailed
+from goalpath.errors import Forbidden, ValidationFailed
 from goalpath.goals import service as goals
 from goalpath.goals.tree import GoalTree, build_tree
 from goalpath.health_notes import service as health_notes
@@ -29,6 +31,8 @@ from goalpath.kit.etag import etag_for
 from goalpath.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from goalpath.models import (
     Goal,
+    HealthNote,
+    ProgressEvent,
     Student,
     User,
 )
@@ -44,6 +48,7 @@ from goalpath.web.pages import (
     PageActor,
     has_page,
     page_router,
+    redirect_with_flash,
     render,
 )
 
@@ -189,8 +194,101 @@ def tree_view(actor: Actor, id_student: int, *, audited: bool) -> dict[str, Any]
     }
 
 
-def progress_context(actor: Actor, id_student: int, cursor: str | None) -> dict[str, Any] | None:
-    """The student's timeline, newest first, and what the user may log."""
+def changeable(
+    actor: Actor, key: InstrumentedAttribute[int], ids: Iterable[int], resource: str
+) -> dict[str, set[int]]:
+    """Which of the records shown (by primary key `key`) the user may update and delete:
+    one statement per action whatever the number of records, so the timeline offers
+    only what the person may do."""
+    wanted = sorted(set(ids))
+    found: dict[str, set[int]] = {"update": set(), "delete": set()}
+    if not wanted:
+        return found
+    for action, allowed in found.items():
+        allowed.update(
+            actor.db.scalars(
+                select(key).where(key.in_(wanted), actor.authz.condition(resource, action))
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """A kind of record the timeline lets its author correct: its words, its right and
+    where on the student page it is listed."""
+
+    name: str
+    resource: str
+    key: InstrumentedAttribute[int]
+    section: str
+
+    def refusal(self, *, deleting: bool) -> Forbidden:
+        what = "delete it" if deleting else "change or delete it"
+        return Forbidden(
+            f"You may read this {self.name}, but your role does not let you {what} "
+            "(usually only the person who wrote it may)."
+        )
+
+
+def record_page(
+    request: Request,
+    actor: Actor,
+    kind: RecordKind,
+    record: Any,
+    template: str,
+    failed: FormState | None = None,
+    *,
+    deleting: bool = False,
+    **extra: Any,
+) -> Response:
+    """The page to edit (or, `deleting`, to delete) one record: refused in words unless
+    the user may do that to it, and offering only what they may do."""
+    record_id = int(getattr(record, kind.key.key))
+    id_student = int(record.id_student)
+    may = changeable(actor, kind.key, [record_id], kind.resource)
+    may_update, may_delete = record_id in may["update"], record_id in may["delete"]
+    if not (may_delete if deleting else may_update or may_delete):
+        action = "delete" if deleting else "update"
+        actor.authz.deny(action, kind.resource, record_id, id_student, "forbidden")
+        raise kind.refusal(deleting=deleting)
+    author = record.id_user_created
+    context = {
+        "kind": kind.name,
+        "record": record,
+        "identifier": student_identifier(actor, id_student),
+        "author": user_names(actor, [author]).get(author, f"Staff member {author}"),
+        "back": student_path(id_student) + kind.section,
+        "may_update": may_update,
+        "delete_href": f"{request.url.path.rsplit('/', 1)[0]}/delete" if may_delete else None,
+        "failed": failed,
+        **extra,
+    }
+    if failed is not None:
+        context["errors"] = failed.errors
+        context["form_error"] = failed.form_error
+    status = failed.status_code if failed is not None else 200
+    return render(request, template, context, status_code=status)
+
+
+def delete_record(
+    request: Request, kind: RecordKind, id_student: int, delete: Callable[[], None]
+) -> Response:
+    """Run a confirmed delete, and back to the student page with a flash; a refusal in
+    the page's words."""
+    try:
+        delete()
+    except Forbidden:
+        raise kind.refusal(deleting=True) from None
+    name = kind.name[0].upper() + kind.name[1:]
+    return redirect_with_flash(request, student_path(id_student) + kind.section, f"{name} deleted.")
+
+
+def progress_context(
+    actor: Actor, id_student: int, cursor: str | None, *, log_goal: int | None = None
+) -> dict[str, Any] | None:
+    """The student's timeline, newest first, what the user may log and change, and the
+    goal the "log progress" form starts on (the last one logged against)."""
     authz = actor.authz
     if not authz.can_on_student("progress_event", "read", id_student):
         return None
@@ -200,12 +298,21 @@ def progress_context(actor: Actor, id_student: int, cursor: str | None) -> dict[
         progress_events.EventFilters(),
         PageRequest(limit=EVENTS_PER_PAGE, cursor=cursor),
     )
+    may = changeable(
+        actor,
+        ProgressEvent.id_progress_event,
+        (event.id_progress_event for event in events),
+        "progress_event",
+    )
     return {
         "events": events,
         "next_cursor": next_cursor,
         "cursor": cursor,
         "can_log": authz.can_on_student("progress_event", "create", id_student),
         "can_flag": authz.can_on_student("progress_event", "read_sensitive", id_student),
+        "updatable": may["update"],
+        "deletable": may["delete"],
+        "log_goal": "" if log_goal is None else str(log_goal),
     }
 
 
@@ -217,6 +324,7 @@ def _student_context(
     events_cursor: str | None = None,
     notes_cursor: str | None = None,
     reports_cursor: str | None = None,
+    log_goal: str | None = None,
 ) -> dict[str, Any]:
     settings = app_settings(request)
     authz = actor.authz
@@ -243,7 +351,9 @@ def _student_context(
     }
     context["current_period"], context["current_year"] = current_period(settings, today_of(actor))
     authors: set[int | None] = set()
-    progress = progress_context(actor, id_student, events_cursor)
+    progress = progress_context(
+        actor, id_student, events_cursor, log_goal=forms.record_id(log_goal or "")
+    )
     if progress is not None:
         context["progress"] = progress
         authors.update(event.id_user_created for event in progress["events"])
@@ -254,11 +364,16 @@ def _student_context(
             id_student,
             PageRequest(limit=NOTES_PER_PAGE, cursor=notes_cursor),
         )
+        may = changeable(
+            actor, HealthNote.id_health_note, (note.id_health_note for note in notes), "health_note"
+        )
         context["health"] = {
             "notes": notes,
             "next_cursor": next_notes,
             "cursor": notes_cursor,
             "can_add": authz.can_on_student("health_note", "create", id_student),
+            "updatable": may["update"],
+            "deletable": may["delete"],
         }
         authors.update(note.id_user_created for note in notes)
     if authz.can_on_student("progress_report", "read", id_student):
@@ -316,6 +431,8 @@ def student_page(id_student: str, request: Request, actor: PageActor) -> Respons
             "events_cursor": forms.cursor(request, "events"),
             "notes_cursor": forms.cursor(request, "notes"),
             "reports_cursor": forms.cursor(request, "reports"),
+            # After logging, the form starts on the goal last logged against.
+            "log_goal": forms.query(request, "goal"),
         }
         return student_page_response(request, actor, forms.path_id(id_student), cursors=cursors)
 

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from goalpath.auth.deps import app_settings
 from goalpath.auth.events import security_event
+from goalpath.auth.lockout import unlock_account
 from goalpath.auth.passwords import Passwords
-from goalpath.auth.service import reset_second_factor, unlock_account
+from goalpath.auth.service import reset_second_factor
 from goalpath.authz.deps import CurrentActor
 from goalpath.kit.pagination import Page, PageRequest, page_request
 from goalpath.kit.problems import problem_responses

@@ -16,7 +16,8 @@ from starlette.responses import Response
 from goalpath.auth import second_factor
 from goalpath.auth.deps import app_settings
 from goalpath.auth.events import security_event
-from goalpath.auth.service import reset_second_factor, unlock_account
+from goalpath.auth.lockout import unlock_account
+from goalpath.auth.service import reset_second_factor
 from goalpath.authz.actor import Actor
 from goalpath.errors import GoalpathError, ValidationFailed
 from goalpath.models import (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -17,6 +18,7 @@ import jinja2
 from fastapi import APIRouter, Depends, Request
 from fastapi.routing import APIRoute
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Match
@@ -40,7 +42,9 @@ from goalpath.db import DbSession
 from goalpath.errors import Forbidden, GoalpathError, TooManyRequests, Unauthorized
 from goalpath.kit.csrf import csrf_token
 from goalpath.kit.problems import domain_error as api_error_handler
-from goalpath.models import Role
+from goalpath.models import Role, SchoolDistrict, User
+from goalpath.web.local_time import DEFAULT as DEFAULT_LOCALE
+from goalpath.web.local_time import Locale, day_text, moment_text, zone_label
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -52,6 +56,31 @@ templates = Jinja2Templates(
         lstrip_blocks=True,
     )
 )
+
+
+def _locale_of(context: Any) -> Locale:
+    viewer = context.get("viewer")
+    return viewer.locale if isinstance(viewer, Viewer) else DEFAULT_LOCALE
+
+
+@jinja2.pass_context
+def _local_day(context: Any, value: date | datetime | None) -> str:
+    return day_text(value, _locale_of(context)) if value else ""
+
+
+@jinja2.pass_context
+def _local_moment(context: Any, value: datetime | None) -> str:
+    return moment_text(value, _locale_of(context)) if value else ""
+
+
+@jinja2.pass_context
+def _local_zone(context: Any, _value: object = None) -> str:
+    return zone_label(_locale_of(context))
+
+
+templates.env.filters["local_day"] = _local_day
+templates.env.filters["local_moment"] = _local_moment
+templates.env.globals["zone_label"] = _local_zone
 
 HOME_PATH = "/"
 SIGN_IN_PATH = "/sign-in"
@@ -107,6 +136,7 @@ class Viewer:
     role: str | None
     grants: Grants
     display_name: str
+    locale: Locale = DEFAULT_LOCALE
 
     @property
     def role_label(self) -> str:
@@ -244,12 +274,22 @@ def sign_in_location(request: Request) -> str:
 
 def _remember_viewer(request: Request, db: Session, principal: Principal) -> None:
     user = principal.user
-    role = db.get(Role, user.id_role) if user.id_role is not None else None
+    # The role's name and the home district's zone and country, in one statement.
+    role_name, time_zone, country = db.execute(
+        select(Role.name, SchoolDistrict.time_zone, SchoolDistrict.country_code)
+        .select_from(User)
+        .outerjoin(Role, Role.id_role == User.id_role)
+        .outerjoin(
+            SchoolDistrict, SchoolDistrict.id_school_district == User.id_school_district_home
+        )
+        .where(User.id_user == user.id_user)
+    ).one()
     request.state.viewer = Viewer(
         principal=principal,
-        role=role.name if role is not None else None,
+        role=role_name,
         grants=load_grants(db, user.id_user, user.id_role),
         display_name=user.name or user.email or "",
+        locale=Locale(time_zone or DEFAULT_LOCALE.time_zone, (country or "US") == "US"),
     )
 
 
