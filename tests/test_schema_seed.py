@@ -17,6 +17,7 @@ EXTENSION_COLUMNS: dict[str, set[str]] = {
     "user": {"deactivated_at", "id_school_district_home"},
     "student": {"withdrawn_on"},
     "role": {"requires_second_factor"},
+    "school_district": {"time_zone", "country_code"},
     "progress_report": {
         "finalized_at",
         "id_user_finalized",
