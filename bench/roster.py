@@ -17,7 +17,6 @@ SQLite in the temporary folder by default; the database of `DATABASE_URL` when i
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -28,8 +27,11 @@ import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
+
+from tests.fixtures.oneroster import write_csv
 
 from goalpath.rosters.reader import COLUMNS
 
@@ -55,14 +57,8 @@ def scaled(count: int, scale: float) -> int:
 
 
 def _write(path: Path, header: list[str], rows: Iterator[list[str]]) -> int:
-    written = 0
-    with path.open("w", encoding="utf-8", newline="") as stream:
-        writer = csv.writer(stream, lineterminator="\r\n")
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow(row)
-            written += 1
-    return written
+    """Streams the file, as the tests' sets are written; returns its rows but the header."""
+    return write_csv(path, chain([header], rows)) - 1
 
 
 def generate(folder: Path, scale: float, seed: int = 14) -> dict[str, int]:

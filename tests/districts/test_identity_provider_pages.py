@@ -275,7 +275,7 @@ def test_another_districts_administrator_is_refused_in_words(
         ),
     ):
         assert answer.status_code == 404, answer.text
-        assert "not a district or provider you have access to" in answer.text
+        assert "does not exist, or you do not have access to it" in answer.text
         assert "identity_provider" not in answer.text
     (after,) = stored(database)
     assert after.name == "Lakeside Google"
@@ -316,7 +316,7 @@ def test_addresses_that_cannot_be_records_are_pages_not_found(
     sign_in(pages, ADMIN_A)
     answer = pages.get(path)
     assert answer.status_code == 404
-    assert "There is nothing here" in answer.text
+    assert "This page does not exist" in answer.text
 
 
 def test_the_forms_need_the_csrf_token_and_a_session(

@@ -18,15 +18,8 @@ from goalpath.audit.service import AuditTrail
 from goalpath.db import Database
 from goalpath.models import AuditEvent, Student, User, UserStudent
 from goalpath.rosters.service import ImportOptions, import_roster
-from tests.rosters.test_import import (
-    CLASSES,
-    ENROLLMENTS,
-    NOW,
-    bulk_files,
-    delta_manifest,
-    run,
-    write_set,
-)
+from tests.fixtures.oneroster import write_set
+from tests.rosters.test_import import CLASSES, ENROLLMENTS, NOW, bulk_files, delta_manifest, run
 
 runner = CliRunner()
 

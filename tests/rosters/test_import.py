@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +28,7 @@ from goalpath.models import (
 from goalpath.rosters.reader import RosterRefused
 from goalpath.rosters.service import ImportOptions, ImportSummary, import_roster
 from goalpath.students.schemas import Student as StudentOutput
+from tests.fixtures.oneroster import write_csv, write_set, zipped
 
 runner = CliRunner()
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
@@ -184,18 +182,6 @@ USERS = [
     ),
     _user("par1", "parent", orgSourcedIds="s1", username="pat", givenName="Pat"),
 ]
-
-
-def write_csv(path: Path, rows: list[list[str]], *, bom: bool = False) -> None:
-    with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as stream:
-        csv.writer(stream, lineterminator="\r\n").writerows(rows)
-
-
-def write_set(folder: Path, files: dict[str, list[list[str]]], **options: Any) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, rows in files.items():
-        write_csv(folder / f"{name}.csv", rows, **options)
-    return folder
 
 
 def bulk_files() -> dict[str, list[list[str]]]:
@@ -388,11 +374,7 @@ def test_cli_imports_a_zip(
     cli_env: None, database: Database, district: int, tmp_path: Path
 ) -> None:
     archive = tmp_path / "roster.zip"
-    with zipfile.ZipFile(archive, "w") as bundle:
-        for name, rows in bulk_files().items():
-            text = io.StringIO(newline="")
-            csv.writer(text, lineterminator="\r\n").writerows(rows)
-            bundle.writestr(f"{name}.csv", text.getvalue())
+    archive.write_bytes(zipped(bulk_files()))
 
     result = runner.invoke(
         cli.app, ["roster", "import", str(archive), "--district", str(district), "--json"]

@@ -15,8 +15,9 @@ from goalpath.errors import ValidationFailed
 from goalpath.models import AuditEvent, ProgressReport, ReportPeriod
 from goalpath.progress_reports.generation import generate_reports
 from goalpath.progress_reports.periods import period_dates, period_names
-from goalpath.rosters.service import period_name
+from goalpath.rosters.periods import period_name
 from tests.fixtures import demo
+from tests.fixtures.oneroster import write_set
 from tests.progress_reports.support import (
     at,
     demo_district,
@@ -26,7 +27,7 @@ from tests.progress_reports.support import (
     make_goal,
     make_student,
 )
-from tests.rosters.test_import import NOW, run, write_set
+from tests.rosters.test_import import NOW, run
 
 SESSION_HEADER = [
     "sourcedId",

@@ -21,27 +21,16 @@ from goalpath.config import Settings
 from goalpath.db import Database
 from goalpath.demo.loader import demo_email
 from goalpath.models import AuditEvent, RosterSource, SchoolDistrict, Student, User
-from goalpath.rosters import reader
+from goalpath.rosters import reader, uploads
 from tests.conftest import make_settings
 from tests.fixtures import demo
+from tests.fixtures.oneroster import add_to_zip, zipped
 from tests.rosters.test_import import USERS, USERS_11, _user, bulk_files, snapshot
 
 DISTRICT_ADMIN = "Marcus Oyelaran"
 COORDINATOR = "Priya Raman"
 CASE_MANAGER = "Elena Castillo"
 TOKEN = re.compile(r'name="token" value="([A-Za-z0-9_-]{43})"')
-
-
-def zipped(files: dict[str, list[list[str]]], *, extra: dict[str, bytes] | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for name, rows in files.items():
-            text = io.StringIO(newline="")
-            csv.writer(text, lineterminator="\r\n").writerows(rows)
-            bundle.writestr(f"{name}.csv", text.getvalue())
-        for name, content in (extra or {}).items():
-            bundle.writestr(name, content)
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -190,6 +179,58 @@ def test_apply_imports_the_previewed_upload_once(
     assert students(database) == before + 2
 
 
+def test_an_upload_refused_at_apply_shows_the_form_again_and_changes_nothing(
+    pages: TestClient, settings: Settings, database: Database, staff: demo.DemoStaff
+) -> None:
+    sign_in(pages, settings, DISTRICT_ADMIN)
+    district = home_district(database, DISTRICT_ADMIN)
+    preview = upload(pages, district, zipped(bulk_files()), caseloads=True)
+    match = TOKEN.search(preview.text)
+    assert match is not None
+    stored = uploads.upload_root() / match.group(1) / uploads.ZIP_NAME
+    broken = bulk_files()
+    broken["users"] = [["SourcedId", *USERS_11[1:]], *USERS[1:]]
+    stored.write_bytes(zipped(broken))
+    before = snapshot(database)
+
+    response = apply(pages, match.group(1))
+
+    assert response.status_code == 422
+    assert "Nothing was imported" in response.text
+    assert "is not a OneRoster column name" in response.text
+    # The upload form, its district and choice kept, the file to be chosen again.
+    assert 'id="roster-error"' in response.text
+    assert f'value="{district}" selected' in response.text
+    assert 'value="yes" checked' in response.text
+    assert snapshot(database) == before
+    assert not stored.exists()
+
+
+def test_a_file_over_the_limit_is_refused_beside_the_file_field(
+    pages: TestClient,
+    settings: Settings,
+    database: Database,
+    staff: demo.DemoStaff,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The body limit refuses a large request first; the page's own count is the
+    last line, for a body whose size was not announced."""
+
+    def too_large(*args: object, **kwargs: object) -> uploads.Upload:
+        raise uploads.UploadTooLarge
+
+    monkeypatch.setattr(uploads, "store", too_large)
+    sign_in(pages, settings, DISTRICT_ADMIN)
+    before = snapshot(database)
+
+    response = upload(pages, home_district(database, DISTRICT_ADMIN), zipped(bulk_files()))
+
+    assert response.status_code == 413
+    assert 'id="roster-error"' in response.text
+    assert "Import it with the command line instead" in response.text
+    assert snapshot(database) == before
+
+
 def test_row_errors_download_as_csv_without_formulas(
     pages: TestClient, settings: Settings, database: Database, staff: demo.DemoStaff
 ) -> None:
@@ -257,7 +298,7 @@ def test_a_district_administrator_cannot_import_into_another_district(
     response = upload(pages, id_other, zipped(bulk_files()))
 
     assert response.status_code == 404
-    assert "not a record you have access to" in response.text
+    assert "you do not have access to it" in response.text
     assert snapshot(database) == before
 
 
@@ -329,8 +370,7 @@ def test_a_zip_bomb_is_refused_from_its_directory(
     sign_in(pages, settings, DISTRICT_ADMIN)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for name, rows in bulk_files().items():
-            bundle.writestr(f"{name}.csv", "\r\n".join(",".join(row) for row in rows))
+        add_to_zip(bundle, bulk_files())
         with bundle.open("padding.txt", "w", force_zip64=True) as padding:
             zeros = bytes(1024 * 1024)
             for _ in range(1025):

@@ -207,9 +207,11 @@ def test_filters(
         assert response.status_code == 200, response.text
         return sorted(item["identifier"] for item in response.json()["items"])
 
-    assert identifiers("identifier_prefix=AB_") == ["AB_1"]
-    assert identifiers("identifier_prefix=AB") == ["AB_1", "ABx1"]
-    assert identifiers("identifier_prefix=ab") == ["ab_2"]
+    # Without regard to case, as identifiers are unique (SPEC 14); % and _ are literal.
+    assert identifiers("identifier_prefix=AB_") == ["AB_1", "ab_2"]
+    assert identifiers("identifier_prefix=AB") == ["AB_1", "ABx1", "ab_2"]
+    assert identifiers("identifier_prefix=ab") == ["AB_1", "ABx1", "ab_2"]
+    assert identifiers("identifier_prefix=abX") == ["ABx1"]
     assert identifiers("identifier_prefix=A%25") == ["A%C"]
     assert identifiers("identifier_prefix=A!") == ["A!Z"]
     assert identifiers("identifier_prefix=Q") == []

@@ -64,7 +64,8 @@ def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     # axe is injected as a script tag, which the pages' CSP (rightly) refuses; the CSP
     # itself is checked by csp_violations() in a context that keeps it.
     context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, bypass_csp=True)
-    context.set_default_timeout(5000)
+    # Generous: the suite runs three backends side by side on two cores.
+    context.set_default_timeout(15000)
     try:
         yield context.new_page()
     finally:
@@ -99,3 +100,13 @@ def check_page(page: Page, name: str) -> None:
         assert violations == [], f"{name} ({label}): {violations}"
         page.screenshot(path=SCREENSHOTS / f"{name}-{label}.png")
     page.set_viewport_size(DESKTOP)
+
+
+@pytest.fixture
+def other_page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    """A second person's browser beside `page`'s, with cookies of its own: two people
+    signed in at once."""
+    options: dict[str, Any] = {"viewport": DESKTOP, "bypass_csp": True}
+    with browser.new_context(base_url=live_server.url, **options) as context:
+        context.set_default_timeout(15000)
+        yield context.new_page()

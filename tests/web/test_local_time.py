@@ -66,7 +66,7 @@ def test_a_district_administrator_sets_the_zone_and_pages_follow(
         {"name": "Riverbend Unified School District", "time_zone": "Mars/Olympus"},
     )
     assert refused.status_code == 422
-    assert "Must be a time zone name such as America/Chicago." in refused.text
+    assert "Time zone must be a time zone name such as America/Chicago." in refused.text
     saved = post(
         pages,
         f"/admin/districts/{district}",

@@ -316,7 +316,11 @@ def test_sections_follow_the_viewers_rights(
     sign_in(pages, settings, AUDITOR)
     auditor = pages.get(f"/students/{id_student}")
     assert auditor.status_code == 200
-    assert "student:read:district" in auditor.text
+    # Why the auditor sees the student, in words: the role's name, never a permission code.
+    assert "Your role (Privacy officer / auditor) reads students of your districts" in (
+        auditor.text
+    )
+    assert "student:read" not in auditor.text
     for absent in ('id="goals"', 'id="progress"', 'id="health"', 'id="reports"'):
         assert absent not in auditor.text
 

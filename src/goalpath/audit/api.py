@@ -31,15 +31,13 @@ from goalpath.authz.deps import CurrentActor
 from goalpath.errors import ValidationFailed
 from goalpath.kit.pagination import Page, PageRequest, keyset_page, page_request
 from goalpath.kit.problems import problem_responses
+from goalpath.kit.spreadsheet import safe_cell
 from goalpath.models import AuditEvent
 
 router = APIRouter(prefix="/audit-events", tags=["audit"])
 
 RESOURCE = "audit_event"
 MAX_EXPORT_ROWS = 100_000
-# A cell a spreadsheet would run as a formula is prefixed with a quote (OWASP CSV
-# injection); the trail holds text that people outside the audit team wrote.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Actions, resources and outcomes are identifiers such as "login.failed"; the pattern
 # also keeps bytes PostgreSQL refuses in text (NUL) away from the query.
 NAME_PATTERN = r"^[A-Za-z0-9_.:-]+$"
@@ -111,21 +109,11 @@ def list_audit_events(
     )
 
 
-def _cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def _csv(rows: Sequence[Any]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(EXPORT_COLUMNS)
-    writer.writerows([_cell(value) for value in row] for row in rows)
+    writer.writerows([safe_cell(value) for value in row] for row in rows)
     return buffer.getvalue()
 
 

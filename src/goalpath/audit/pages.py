@@ -7,10 +7,10 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
-from sqlalchemy import case, null, select
+from fastapi import Depends, Request
+from sqlalchemy import case, func, null, select
 from sqlalchemy.orm import Bundle
 from starlette.responses import Response
 
@@ -96,7 +96,7 @@ def audit_filters(
             actor.db.scalars(
                 actor.authz.scoped(
                     select(Student.id_student)
-                    .where(Student.identifier == search.student.strip())
+                    .where(func.lower(Student.identifier) == search.student.strip().lower())
                     .limit(2),
                     "student",
                 )
@@ -221,23 +221,21 @@ def _audit_rows(
     )
 
 
+SearchQuery = Annotated[AuditSearch, Depends()]
+
+
+def _searched(
+    request: Request, actor: Actor, search: AuditSearch
+) -> tuple[AuditFilters, dict[str, list[str]]]:
+    require_section(actor, AUDIT)
+    return audit_filters(actor, search, _zone(request))
+
+
 @router.get(AUDIT.path)
 def audit_page(
-    request: Request,
-    actor: PageActor,
-    student: str = "",
-    user: str = "",
-    action: str = "",
-    resource: str = "",
-    outcome: str = "",
-    date_from: str = "",
-    date_to: str = "",
-    limit: str = "",
-    cursor: str = "",
+    request: Request, actor: PageActor, search: SearchQuery, limit: str = "", cursor: str = ""
 ) -> Response:
-    require_section(actor, AUDIT)
-    search = AuditSearch(student, user, action, resource, outcome, date_from, date_to)
-    filters, errors = audit_filters(actor, search, _zone(request))
+    filters, errors = _searched(request, actor, search)
     rows: list[Any] = []
     next_cursor = None
     if not errors:
@@ -268,22 +266,10 @@ def audit_page(
 
 
 @router.get(AUDIT.path + "/export.csv")
-def audit_export(
-    request: Request,
-    actor: PageActor,
-    student: str = "",
-    user: str = "",
-    action: str = "",
-    resource: str = "",
-    outcome: str = "",
-    date_from: str = "",
-    date_to: str = "",
-) -> Response:
+def audit_export(request: Request, actor: PageActor, search: SearchQuery) -> Response:
     """The API's export itself (the same rows, CSV and audit row), from the page's
     filters."""
-    require_section(actor, AUDIT)
-    search = AuditSearch(student, user, action, resource, outcome, date_from, date_to)
-    filters, errors = audit_filters(actor, search, _zone(request))
+    filters, errors = _searched(request, actor, search)
     if errors:
         message = "; ".join(
             f"{field.replace('_', ' ')}: {text[0]}" for field, text in errors.items()

@@ -30,7 +30,8 @@ def security_event(
     **details: Any,
 ) -> None:
     """Log the event, and put it on the audit trail: allowed events commit with the
-    request; failed and denied ones are committed at once, surviving its rollback."""
+    request; failed and denied ones are kept whatever becomes of it (written with its
+    commit, or after its rollback: `db.keep_whatever_happens`)."""
     ip = audit.ip if audit is not None else ip
     fields = " ".join(f"{key}={value}" for key, value in sorted(details.items()))
     logger.info("%s outcome=%s id_user=%s ip=%s %s", event, outcome, id_user, ip, fields)

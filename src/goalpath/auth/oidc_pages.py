@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 
-from goalpath.auth import oidc
+from goalpath.auth import oidc, oidc_sign_in
 from goalpath.auth.api import answer_with_session, limiter_of
 from goalpath.auth.deps import app_settings, audited_request_info, request_info
 from goalpath.auth.pages import ask_for_second_factor
@@ -96,15 +96,15 @@ def _refused(request: Request, refusal: oidc.OidcRefused) -> Response:
 def _forget_flow(request: Request, response: Response) -> None:
     settings = app_settings(request)
     response.delete_cookie(
-        oidc.FLOW_COOKIE,
-        path=oidc.FLOW_COOKIE_PATH,
+        oidc_sign_in.FLOW_COOKIE,
+        path=oidc_sign_in.FLOW_COOKIE_PATH,
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies,
     )
 
 
-@router.get(oidc.CALLBACK_PATH)
+@router.get(oidc_sign_in.CALLBACK_PATH)
 def oidc_callback(
     request: Request,
     db: DbSession,
@@ -114,7 +114,7 @@ def oidc_callback(
 ) -> Response:
     settings = app_settings(request)
     info = audited_request_info(request, db)
-    flow = oidc.open_flow(settings, request.cookies.get(oidc.FLOW_COOKIE))
+    flow = oidc_sign_in.open_flow(settings, request.cookies.get(oidc_sign_in.FLOW_COOKIE))
     id_provider = flow.id_identity_provider if flow is not None else None
     limited = _rate_limited(request, info.ip)
     if limited is not None:
@@ -128,7 +128,7 @@ def oidc_callback(
                 "Your district's sign-in service did not sign you in; try again, or sign in "
                 "with your email and password.",
             )
-        _user, issued = oidc.finish(
+        _user, issued = oidc_sign_in.finish(
             db,
             settings,
             flow=flow,
@@ -138,7 +138,7 @@ def oidc_callback(
             cache=provider_cache(request),
         )
     except oidc.OidcRefused as refusal:
-        oidc.record_refusal(info, refusal, id_identity_provider=id_provider)
+        oidc_sign_in.record_refusal(info, refusal, id_identity_provider=id_provider)
         return _refused(request, refusal)
     assert flow is not None
     response: Response
@@ -179,20 +179,20 @@ def oidc_start(
     db.expunge(provider)
     db.commit()
     try:
-        location, flow = oidc.begin(
+        location, flow = oidc_sign_in.begin(
             settings, provider, local_path(next_path), provider_cache(request)
         )
     except oidc.OidcRefused as refusal:
         return _refused(request, refusal)
     response = RedirectResponse(location, status_code=303, headers=_NO_STORE)
     response.set_cookie(
-        oidc.FLOW_COOKIE,
-        oidc.seal_flow(settings, flow),
+        oidc_sign_in.FLOW_COOKIE,
+        oidc_sign_in.seal_flow(settings, flow),
         max_age=settings.oidc_flow_minutes * 60,
         httponly=True,
         # Lax: the provider sends the browser back with a top-level GET, which carries it.
         samesite="lax",
         secure=settings.secure_cookies,
-        path=oidc.FLOW_COOKIE_PATH,
+        path=oidc_sign_in.FLOW_COOKIE_PATH,
     )
     return response

@@ -2,8 +2,17 @@
 
 A page validates its form with the API's own input schemas and calls the same service
 functions under the same rate limits, so a browser and an API client meet the same
-rules. A page answers a refused form with the form again, so it rolls its transaction
-back itself where the API would have raised.
+rules. A page answers a refused form with the form again, and never rolls back itself:
+a change that may be refused runs in a savepoint (`web.forms.attempt`), which the
+refusal undoes, and the request's transaction then commits the refusal's audit rows.
+
+Signing in, the code step and the forms that ask for the password or a code again are
+called outside a savepoint: their services commit the attempt they count before the
+password or code is checked (`auth.lockout`), and check it holding no transaction. A
+savepoint around them would be ended by that commit, and would keep a connection
+(and SQLite's write lock) through the hash check. What may stand after their refusal
+is decided by the services themselves: nothing is written after that commit before a
+refusal, and the code step undoes its own check (`service.complete_second_factor`).
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ from goalpath.errors import (
 )
 from goalpath.kit.schemas import parse_id
 from goalpath.models import UserSession
+from goalpath.web.forms import attempt
 from goalpath.web.pages import (
     CHANGE_PASSWORD_PATH,
     HOME_PATH,
@@ -166,7 +176,6 @@ def sign_in(
             db, settings, passwords_of(request), email=email, password=password, request=info
         )
     except service.SignInFailed as failure:
-        db.rollback()
         return render(request, "auth/sign_in.html", {**context, "form_error": failure.detail}, 401)
     if isinstance(issued, IssuedChallenge):
         return ask_for_second_factor(request, issued, next_path)
@@ -299,20 +308,19 @@ def reset_password(
             request, "auth/reset_password.html", {**context, "errors": errors}, 422, NO_REFERRER
         )
     try:
-        password_reset.confirm_password_reset(
-            db,
-            settings,
-            passwords_of(request),
-            token=token,
-            new_password=new_password,
-            request=audited_request_info(request, db),
-        )
+        with attempt(db):
+            password_reset.confirm_password_reset(
+                db,
+                settings,
+                passwords_of(request),
+                token=token,
+                new_password=new_password,
+                request=audited_request_info(request, db),
+            )
     except password_reset.ResetTokenInvalid as invalid:
-        db.rollback()
         return _reset_refused(request, invalid.detail)
     except ValidationFailed as failure:
         # The token stays usable: only the password was refused.
-        db.rollback()
         errors = policy_errors(failure, {"password": "new_password"})
         return render(
             request, "auth/reset_password.html", {**context, "errors": errors}, 422, NO_REFERRER
@@ -377,7 +385,6 @@ def change_password(
             request=audited_request_info(request, db, principal.user.id_user),
         )
     except ValidationFailed as failure:
-        db.rollback()
         errors = policy_errors(
             failure, {"password": "new_password", "current_password": "current_password"}
         )

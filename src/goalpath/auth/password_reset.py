@@ -135,9 +135,9 @@ def confirm_password_reset(
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        # Nothing of this request stands; rolling back also frees SQLite's write lock
-        # for the audit row.
-        session.rollback()
+        # Another confirmation won. Nothing of this one was written (the UPDATE matched
+        # nothing); the refusal undoes it where it was begun (the page's savepoint, the
+        # API's request transaction), and its audit row is kept either way.
         security_event(
             "password_reset.refused",
             audit=request.audit,

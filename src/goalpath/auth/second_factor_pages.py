@@ -1,6 +1,11 @@
 """The second factor in the pages (SPEC section 12): the sign-in's second step, and
 setting up, renewing recovery codes for and turning off an authenticator app. The same
-services and input schemas as /api/v1/auth."""
+services and input schemas as /api/v1/auth.
+
+No page rolls back: setting up and confirming run in a savepoint (`web.forms.attempt`);
+the code step, turning off and new recovery codes count a lockout attempt and commit it
+before the password or code is checked, so they are called outside one (see
+`auth.pages`)."""
 
 from __future__ import annotations
 
@@ -43,6 +48,7 @@ from goalpath.errors import (
     TooManyRequests,
     ValidationFailed,
 )
+from goalpath.web.forms import attempt
 from goalpath.web.pages import (
     HOME_PATH,
     SECOND_FACTOR_PATH,
@@ -139,7 +145,6 @@ def sign_in_code(
             db, settings, challenge=challenge, code=code, request=info
         )
     except service.SecondFactorFailed as failure:
-        db.rollback()
         if failure.start_again:
             return _start_again(request, next_path, _start_again_detail(settings), 401)
         errors = {"code": [failure.detail]}
@@ -218,14 +223,14 @@ def begin_second_factor(
     principal: EnrollingPagePrincipal, request: Request, db: DbSession
 ) -> Response:
     try:
-        service.begin_second_factor(
-            db,
-            app_settings(request),
-            user=principal.user,
-            request=audited_request_info(request, db, principal.user.id_user),
-        )
+        with attempt(db):
+            service.begin_second_factor(
+                db,
+                app_settings(request),
+                user=principal.user,
+                request=audited_request_info(request, db, principal.user.id_user),
+            )
     except Conflict as conflict:
-        db.rollback()
         return _second_factor_page(
             request, db, principal, form_error=conflict.detail, status_code=409
         )
@@ -252,19 +257,18 @@ def confirm_second_factor(
         )
         return _second_factor_page(request, db, principal, errors=errors, status_code=422)
     try:
-        codes = service.confirm_second_factor(
-            db,
-            app_settings(request),
-            user=principal.user,
-            code=code,
-            request=audited_request_info(request, db, principal.user.id_user),
-        )
+        with attempt(db):
+            codes = service.confirm_second_factor(
+                db,
+                app_settings(request),
+                user=principal.user,
+                code=code,
+                request=audited_request_info(request, db, principal.user.id_user),
+            )
     except ValidationFailed as failure:
-        db.rollback()
         errors = policy_errors(failure, {"code": "code"})
         return _second_factor_page(request, db, principal, errors=errors, status_code=422)
     except Conflict as conflict:
-        db.rollback()
         return _second_factor_page(
             request, db, principal, form_error=conflict.detail, status_code=409
         )
@@ -295,11 +299,9 @@ def turn_off_second_factor(
             request=audited_request_info(request, db, principal.user.id_user),
         )
     except ValidationFailed as failure:
-        db.rollback()
         errors = policy_errors(failure, {"password": "password"})
         return _second_factor_page(request, db, principal, errors=errors, status_code=422)
     except GoalpathError as refusal:
-        db.rollback()
         return _second_factor_page(
             request, db, principal, form_error=refusal.detail, status_code=refusal.status_code
         )
@@ -345,11 +347,9 @@ def regenerate_recovery_codes(
             request=audited_request_info(request, db, principal.user.id_user),
         )
     except ValidationFailed as failure:
-        db.rollback()
         errors = policy_errors(failure, {"password": "proof", "code": "proof"})
         return _second_factor_page(request, db, principal, errors=errors, status_code=422)
     except GoalpathError as refusal:
-        db.rollback()
         return _second_factor_page(
             request, db, principal, form_error=refusal.detail, status_code=refusal.status_code
         )

@@ -208,8 +208,11 @@ def complete_second_factor(
         raise SecondFactorFailed(start_again=True)
     method, reason = _check_code(session, settings, user.id_user, code, now)
     if method is None:
-        # Nothing of the code check stands (the UPDATEs that matched nothing); the
-        # reservation was committed before it.
+        # Nothing of the code check stands (the UPDATEs that matched nothing). The
+        # reservation was committed just before it, so this ends a transaction that
+        # holds the check alone, and hands the connection (and SQLite's write lock)
+        # back before the refusal is answered; its audit rows go out on their own
+        # after it. The page that shows the refusal calls this outside a savepoint.
         session.rollback()
         record_failed_attempt(
             "login.second_factor_failed",
@@ -221,6 +224,8 @@ def complete_second_factor(
         )
         raise SecondFactorFailed(start_again=attempt == settings.lockout_threshold)
     if not second_factor.claim_challenge(session, record.id_second_factor_challenge, now=now):
+        # Another request took the challenge: the code this one spent (a TOTP step, a
+        # recovery code) is given back, as above.
         session.rollback()
         security_event(
             "login.second_factor_failed",

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from goalpath.authz.grants import Grants
 from goalpath.authz.service import Authorizer, Bindings
+from goalpath.authz.wording import role_in_words
 from goalpath.models import Program, Role, SchoolDistrict, Student, UserProgram, UserStudent
 
 
@@ -37,6 +38,7 @@ def explain_student_access(
         .outerjoin(SchoolDistrict, SchoolDistrict.id_school_district == Program.id_school_district)
         .where(Program.id_program == student.id_program)
     ).one_or_none() or (None, None)
+    label = role_in_words(role_name)
     reasons: list[Reason] = []
     for scope in sorted(grants.scopes("student", "read")):
         bindings = Bindings(id_student=Student.id_student, id_program=Student.id_program)
@@ -48,10 +50,10 @@ def explain_student_access(
             continue
         permission = f"student:read:{scope}"
         if scope == "global":
-            text = f"Your role ({role_name}) may read every student record."
+            text = f"Your role ({label}) may read every student record."
         elif scope == "district":
             text = (
-                f"Your role ({role_name}) reads students of your districts; you are an active "
+                f"Your role ({label}) reads students of your districts; you are an active "
                 f"member of a program in {district}, which runs {program}."
             )
         elif scope == "program":
@@ -63,7 +65,7 @@ def explain_student_access(
             )
             primary = " (your primary program)" if membership else ""
             text = (
-                f"Your role ({role_name}) reads students of your programs; you are an "
+                f"Your role ({label}) reads students of your programs; you are an "
                 f"active member of {program}{primary}."
             )
         else:
@@ -75,7 +77,7 @@ def explain_student_access(
             level = (assignment[0] if assignment else None) or "write"
             primary = " as their primary staff member" if assignment and assignment[1] else ""
             text = (
-                f"Your role ({role_name}) reads students assigned to you; you are assigned "
+                f"Your role ({label}) reads students assigned to you; you are assigned "
                 f"to this student{primary} with {level} access."
             )
         reasons.append(Reason(permission, scope, text))

@@ -3,6 +3,25 @@
 
 from __future__ import annotations
 
+ROLE_LABELS = {
+    "system_admin": "System administrator",
+    "district_admin": "District administrator",
+    "program_coordinator": "Program coordinator",
+    "case_manager": "Case manager",
+    "counselor": "Counselor",
+    "nurse": "Nurse",
+    "auditor": "Privacy officer / auditor",
+}
+
+
+def role_in_words(name: str | None) -> str:
+    """A role's name as a person reads it ("Case manager"), for the built-in roles and
+    any a district adds."""
+    if not name:
+        return "No role"
+    return ROLE_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
 _RESOURCES = {
     "school_district": "school districts",
     "program": "programs",

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from fastapi import Request
-from pydantic import ValidationError
 from starlette.responses import Response
 
 from goalpath.authz.actor import Actor
 from goalpath.districts import service as districts
 from goalpath.districts.schemas import DistrictInput, DistrictUpdate
-from goalpath.errors import GoalpathError
 from goalpath.kit.pagination import DEFAULT_LIMIT, PageRequest
 from goalpath.web import forms
 from goalpath.web.admin import DISTRICTS, require_section, section_page
-from goalpath.web.forms import FormState, FormText
+from goalpath.web.forms import FieldSpec, FormState, FormText
 from goalpath.web.pages import (
     PageActor,
     page_router,
-    redirect_with_flash,
 )
 
 router = page_router()
@@ -71,28 +68,31 @@ def districts_page(
     return _districts_page(request, actor, forms.page_request(limit, cursor))
 
 
+_DISTRICT_FIELDS = {
+    "name": FieldSpec("name", "Name", "Enter the district's name."),
+    "contact_email": FieldSpec("contact_email", "Contact email", "Enter a contact email."),
+    "time_zone": FieldSpec("time_zone", "Time zone", "Choose the district's time zone."),
+    "country_code": FieldSpec("country_code", "Country", "Choose the district's country."),
+}
+_FIRST_PAGE = PageRequest(limit=DEFAULT_LIMIT, cursor=None)
+
+
 @router.post(DISTRICTS.path)
 def create_district(
     request: Request, actor: PageActor, name: FormText = "", contact_email: FormText = ""
 ) -> Response:
     require_section(actor, DISTRICTS)
     values = {"name": name, "contact_email": contact_email}
-    first_page = PageRequest(limit=DEFAULT_LIMIT, cursor=None)
-    try:
-        body = DistrictInput(name=name, contact_email=contact_email.strip() or None)
-    except ValidationError as error:
-        labels = {"name": "the district's name", "contact_email": "a contact email"}
-        state = FormState(values, forms.schema_errors(error, values, labels))
-        return _districts_page(request, actor, first_page, state)
-    try:
-        with forms.attempt(actor.db):
-            district = districts.create_district(actor, body)
-    except GoalpathError as error:
-        state = forms.refusal(error, values, ("name", "contact_email"))
-        return _districts_page(request, actor, first_page, state)
-    return redirect_with_flash(
-        request, DISTRICTS.path, f"The district {district.name} has been created."
-    )
+
+    def change() -> tuple[str, str]:
+        data = {"name": name, "contact_email": contact_email.strip() or None}
+        body = forms.validated(DistrictInput, _DISTRICT_FIELDS, values, data)
+        district = districts.create_district(actor, body)
+        return f"The district {district.name} has been created.", DISTRICTS.path
+
+    again = forms.showing(_districts_page, request, actor, _FIRST_PAGE)
+
+    return forms.submit(request, actor.db, FormState(values), _DISTRICT_FIELDS, change, again)
 
 
 def _district_page(
@@ -147,7 +147,8 @@ def update_district(
         "time_zone": time_zone,
         "country_code": country_code,
     }
-    try:
+
+    def change() -> tuple[str, str]:
         # A form without the zone or country (an older page) leaves them as they are.
         locale = {
             key: value
@@ -157,31 +158,16 @@ def update_district(
             )
             if value
         }
-        body = DistrictUpdate(name=name, contact_email=contact_email.strip() or None, **locale)
-    except ValidationError as error:
-        labels = {
-            "name": "the district's name",
-            "contact_email": "a contact email",
-            "time_zone": "the district's time zone",
-            "country_code": "the district's country",
-        }
-        state = FormState(values, forms.schema_errors(error, values, labels))
-        return _district_page(request, actor, district_id, state)
-    try:
-        with forms.attempt(actor.db):
-            district = districts.update_district(
-                actor,
-                district_id,
-                body.model_dump(exclude_unset=True, exclude_none=True)
-                | ({"contact_email": None} if body.contact_email is None else {}),
-            )
-    except GoalpathError as error:
-        if error.status_code == 404:
-            raise
-        state = forms.refusal(error, values, ("name", "contact_email", "time_zone"))
-        return _district_page(request, actor, district_id, state)
-    return redirect_with_flash(
-        request,
-        f"{DISTRICTS.path}/{district_id}",
-        f"The district {district.name} has been saved.",
-    )
+        data = {"name": name, "contact_email": contact_email.strip() or None, **locale}
+        body = forms.validated(DistrictUpdate, _DISTRICT_FIELDS, values, data)
+        district = districts.update_district(
+            actor,
+            district_id,
+            body.model_dump(exclude_unset=True, exclude_none=True)
+            | ({"contact_email": None} if body.contact_email is None else {}),
+        )
+        return f"The district {district.name} has been saved.", f"{DISTRICTS.path}/{district_id}"
+
+    again = forms.showing(_district_page, request, actor, district_id)
+
+    return forms.submit(request, actor.db, FormState(values), _DISTRICT_FIELDS, change, again)

@@ -4,20 +4,17 @@ remove (SPEC section 12).
 The pages call the API's own service functions (`districts.identity_providers`) and
 validate with its input schemas, so a page can do exactly what
 /api/v1/districts/{id}/identity-providers lets the same person do. The client secret
-is write-only here too: never shown, kept when its field is left empty.
-
-A refusal is answered as a page, but raised on its way there (`Refused`): the error
-leaves the endpoint through the request's session dependency, which rolls the
-transaction back, and the route then answers with the page rendered before it.
+is write-only here too: never shown, kept when its field is left empty. The forms go
+through the form kit (`web.forms`); a refusal with no form to show is raised and
+answered by the page error handler.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping
-from typing import Annotated, Any, NoReturn, TypeVar
+from collections.abc import Mapping
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
-from fastapi.routing import APIRoute
+from fastapi import Form, Request
 from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
@@ -29,15 +26,15 @@ from goalpath.districts.identity_provider_schemas import (
     IdentityProviderInput,
     IdentityProviderUpdate,
 )
-from goalpath.errors import GoalpathError
-from goalpath.kit.schemas import parse_id
+from goalpath.errors import Forbidden
 from goalpath.models import IdentityProvider, SchoolDistrict
-from goalpath.web.pages import PageActor, redirect_with_flash, render
+from goalpath.web import forms
+from goalpath.web.admin import PageForbidden
+from goalpath.web.forms import FieldSpec, FormInvalid, FormState
+from goalpath.web.pages import PageActor, page_router, redirect_with_flash, render
 
 INDEX_PATH = "/admin/identity-providers"
 _EXAMPLE = "lakeside.k12.example"
-Schema = TypeVar("Schema", IdentityProviderInput, IdentityProviderUpdate)
-FIELDS = ("name", "issuer", "client_id", "client_secret", "allowed_domains", "trust_mfa")
 LABELS = {
     "name": "Name on the sign-in button",
     "issuer": "Issuer",
@@ -52,17 +49,11 @@ _EMPTY = {
     "client_id": "Enter the client ID the provider gave Goalpath.",
     "client_secret": "Enter the client secret the provider gave Goalpath.",
 }
-_REFUSED_HEADINGS = {
-    403: "You cannot change this district's sign-in",
-    404: "Page not found",
-    409: "That change could not be made",
-}
-# The words for a refusal whose detail names a record or a right, not what to do.
-_REFUSED_MESSAGES = {
-    403: "Only a district administrator of this district can register or change its "
-    "sign-in providers. Ask one of them, or your system administrator.",
-    404: "There is nothing here, or it is not a district or provider you have access to.",
-}
+# Said instead of the right's name when a district's sign-in is not the person's to change.
+_MANAGERS_ONLY = (
+    "Only a district administrator of this district can register or change its sign-in "
+    "providers. Ask one of them, or your system administrator."
+)
 
 
 _NO_DISTRICT = (
@@ -71,77 +62,24 @@ _NO_DISTRICT = (
 )
 
 
-class Refused(Exception):
-    """A refused request and the page that answers it."""
-
-    def __init__(self, response: Response) -> None:
-        super().__init__("refused")
-        self.response = response
+router = page_router()
 
 
-class _PageRoute(APIRoute):
-    """Answers a `Refused` with its page, once the session dependency has rolled the
-    request's transaction back."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def answer(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except Refused as refused:
-                return refused.response
-
-        return answer
-
-
-router = APIRouter(include_in_schema=False, route_class=_PageRoute)
-
-
-def _refuse(request: Request, status: int, detail: str = "", message: str = "") -> NoReturn:
-    raise Refused(
-        render(
-            request,
-            "identity_providers/refused.html",
-            {
-                "heading": _REFUSED_HEADINGS.get(status, "That request could not be used"),
-                "message": message or _REFUSED_MESSAGES.get(status, detail),
-            },
-            status,
-        )
-    )
-
-
-def _refuse_error(request: Request, error: GoalpathError) -> NoReturn:
-    _refuse(request, error.status_code, error.detail)
-
-
-def _ids(request: Request, district: str, provider: str | None = None) -> tuple[int, int]:
-    """Ids from the address: anything else is a page that does not exist."""
-    district_id = parse_id(district)
-    provider_id = parse_id(provider) if provider is not None else 0
-    if district_id is None or provider_id is None:
-        _refuse(request, 404)
-    return district_id, provider_id
-
-
-def _district(request: Request, actor: Actor, id_school_district: int) -> SchoolDistrict:
+def _district(actor: Actor, id_school_district: str) -> SchoolDistrict:
+    """The district named in the address, if the actor may manage its providers."""
     try:
-        return providers.district_to_manage(actor, id_school_district)
-    except GoalpathError as error:
-        _refuse_error(request, error)
+        return providers.district_to_manage(actor, forms.path_id(id_school_district))
+    except Forbidden:
+        raise PageForbidden(_MANAGERS_ONLY) from None
 
 
 def _provider(
-    request: Request, actor: Actor, district: str, provider: str
+    actor: Actor, district: str, provider: str
 ) -> tuple[SchoolDistrict, IdentityProvider]:
     """The district and its provider named in the address, if the actor may manage them."""
-    district_id, provider_id = _ids(request, district, provider)
-    found_district = _district(request, actor, district_id)
-    try:
-        return found_district, providers.get_provider(actor, district_id, provider_id)
-    except GoalpathError as error:
-        _refuse_error(request, error)
+    found = _district(actor, district)
+    provider_id = forms.path_id(provider)
+    return found, providers.get_provider(actor, found.id_school_district, provider_id)
 
 
 def _provider_path(id_school_district: int, id_identity_provider: int | None = None) -> str:
@@ -204,72 +142,83 @@ def _schema_errors(
     return errors
 
 
-def _service_errors(error: GoalpathError) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    for item in error.errors:
-        field = str(item.get("field", ""))
-        if field in LABELS:
-            errors.setdefault(field, []).append(str(item.get("message") or error.detail))
-    return errors
+FIELDS = {name: FieldSpec(name, label, _EMPTY.get(name, "")) for name, label in LABELS.items()}
 
 
 def _form_page(
     request: Request,
     district: SchoolDistrict,
     provider: IdentityProvider | None,
-    values: Mapping[str, str],
-    *,
-    errors: Mapping[str, list[str]] | None = None,
-    form_error: str | None = None,
-    status_code: int = 200,
+    state: FormState,
 ) -> Response:
-    return render(
-        request,
-        "identity_providers/form.html",
-        {
-            "district": district,
-            "provider": provider,
-            "form": values,
-            "errors": errors or {},
-            "form_error": form_error,
-            "labels": LABELS,
-            "action": _provider_path(
-                district.id_school_district,
-                provider.id_identity_provider if provider is not None else None,
-            ),
-            "index_path": INDEX_PATH,
-        },
-        status_code,
-    )
+    context = {
+        "district": district,
+        "provider": provider,
+        "form": state.values,
+        "labels": LABELS,
+        "action": _provider_path(
+            district.id_school_district,
+            provider.id_identity_provider if provider is not None else None,
+        ),
+        "index_path": INDEX_PATH,
+    }
+    return forms.render_again(request, "identity_providers/form.html", context, state)
 
 
-def _form_refused(
+def _save(
     request: Request,
+    actor: Actor,
     district: SchoolDistrict,
     provider: IdentityProvider | None,
-    values: Mapping[str, str],
-    error: GoalpathError | None = None,
-    errors: Mapping[str, list[str]] | None = None,
-) -> NoReturn:
-    if error is not None and error.status_code in (403, 404):
-        _refuse_error(request, error)
-    field_errors = dict(errors or {})
-    form_error = None
-    if error is not None:
-        field_errors = _service_errors(error)
-        if not field_errors:
-            form_error = error.detail
-    raise Refused(
-        _form_page(
-            request,
-            district,
-            provider,
-            values,
-            errors=field_errors,
-            form_error=form_error,
-            status_code=error.status_code if error is not None else 422,
+    typed: ProviderForm,
+) -> Response:
+    """The form through the API's input schema and service; the form again when either
+    refuses. The secret is write-only: never sent back, and on a change an empty one is
+    kept."""
+    values = {**typed.model_dump(), "client_secret": ""}
+    settings = app_settings(request)
+    district_id = district.id_school_district
+
+    def change() -> tuple[str, str]:
+        trusted = {"": False, "yes": True}.get(typed.trust_mfa)
+        if trusted is None:
+            raise FormInvalid({"trust_mfa": [_TRUST_CHOICE]})
+        domains = _domains(typed.allowed_domains)
+        data: dict[str, Any] = {
+            "name": typed.name,
+            "issuer": typed.issuer,
+            "client_id": typed.client_id.strip(),
+            "allowed_domains": domains,
+            "trust_mfa": trusted,
+        }
+        if typed.client_secret or provider is None:
+            data["client_secret"] = typed.client_secret
+        try:
+            if provider is None:
+                created = providers.create_provider(
+                    actor, settings, district_id, IdentityProviderInput(**data)
+                )
+                return (
+                    f"{district.name} can now sign in with {created.name}. Check it once from "
+                    "the sign-in page.",
+                    INDEX_PATH,
+                )
+            body = IdentityProviderUpdate(**data)
+        except ValidationError as error:
+            raise FormInvalid(_schema_errors(error, typed.model_dump(), domains)) from None
+        saved = providers.update_provider(
+            actor,
+            settings,
+            district_id,
+            provider.id_identity_provider,
+            body.model_dump(exclude_unset=True),
         )
-    )
+        return f"{saved.name} has been saved.", INDEX_PATH
+
+    def again(failed: FormState | None, _message: str | None) -> Response:
+        return _form_page(request, district, provider, failed or forms.blank(values))
+
+    return forms.submit(request, actor.db, FormState(values), FIELDS, change, again)
 
 
 # -- pages ----------------------------------------------------------------------------
@@ -280,7 +229,7 @@ def identity_providers_page(request: Request, actor: PageActor) -> Response:
     managed = providers.manageable_providers(actor)
     if not managed:
         actor.authz.deny("read", providers.RESOURCE, None, None, "page_not_in_role")
-        _refuse(request, 403, message=_NO_DISTRICT)
+        raise PageForbidden(_NO_DISTRICT)
     return render(request, "identity_providers/index.html", {"districts": managed})
 
 
@@ -288,9 +237,8 @@ def identity_providers_page(request: Request, actor: PageActor) -> Response:
 def new_identity_provider_page(
     request: Request, actor: PageActor, id_school_district: str
 ) -> Response:
-    district_id, _ = _ids(request, id_school_district)
-    district = _district(request, actor, district_id)
-    return _form_page(request, district, None, _values(None))
+    district = _district(actor, id_school_district)
+    return _form_page(request, district, None, forms.blank(_values(None)))
 
 
 class ProviderForm(BaseModel):
@@ -305,66 +253,22 @@ class ProviderForm(BaseModel):
 
 
 TypedForm = Annotated[ProviderForm, Form()]
-
-
-def _submitted(
-    request: Request,
-    district: SchoolDistrict,
-    provider: IdentityProvider | None,
-    typed: ProviderForm,
-    schema: type[Schema],
-) -> tuple[dict[str, str], Schema]:
-    """The form through the API's input schema; the form again when it refuses. The
-    secret is write-only: never sent back, and on a change an empty one is kept."""
-    values = {**typed.model_dump(), "client_secret": ""}
-    trusted = {"": False, "yes": True}.get(typed.trust_mfa)
-    if trusted is None:
-        _form_refused(request, district, provider, values, errors={"trust_mfa": [_TRUST_CHOICE]})
-    domains = _domains(typed.allowed_domains)
-    data: dict[str, Any] = {
-        "name": typed.name,
-        "issuer": typed.issuer,
-        "client_id": typed.client_id.strip(),
-        "allowed_domains": domains,
-        "trust_mfa": trusted,
-    }
-    if typed.client_secret or provider is None:
-        data["client_secret"] = typed.client_secret
-    try:
-        return values, schema(**data)
-    except ValidationError as error:
-        errors = _schema_errors(error, typed.model_dump(), domains)
-        _form_refused(request, district, provider, values, errors=errors)
+_TRUST_CHOICE = "Tick the box, or leave it empty."
 
 
 @router.post("/admin/districts/{id_school_district}/identity-providers/new")
 def create_identity_provider(
     request: Request, actor: PageActor, id_school_district: str, typed: TypedForm
 ) -> Response:
-    district_id, _ = _ids(request, id_school_district)
-    district = _district(request, actor, district_id)
-    values, body = _submitted(request, district, None, typed, IdentityProviderInput)
-    try:
-        created = providers.create_provider(actor, app_settings(request), district_id, body)
-    except GoalpathError as error:
-        _form_refused(request, district, None, values, error)
-    return redirect_with_flash(
-        request,
-        INDEX_PATH,
-        f"{district.name} can now sign in with {created.name}. Check it once from the "
-        "sign-in page.",
-    )
-
-
-_TRUST_CHOICE = "Tick the box, or leave it empty."
+    return _save(request, actor, _district(actor, id_school_district), None, typed)
 
 
 @router.get("/admin/districts/{id_school_district}/identity-providers/{id_identity_provider}")
 def identity_provider_page(
     request: Request, actor: PageActor, id_school_district: str, id_identity_provider: str
 ) -> Response:
-    district, provider = _provider(request, actor, id_school_district, id_identity_provider)
-    return _form_page(request, district, provider, _values(provider))
+    district, provider = _provider(actor, id_school_district, id_identity_provider)
+    return _form_page(request, district, provider, forms.blank(_values(provider)))
 
 
 @router.post("/admin/districts/{id_school_district}/identity-providers/{id_identity_provider}")
@@ -375,19 +279,8 @@ def update_identity_provider(
     id_identity_provider: str,
     typed: TypedForm,
 ) -> Response:
-    district, provider = _provider(request, actor, id_school_district, id_identity_provider)
-    values, body = _submitted(request, district, provider, typed, IdentityProviderUpdate)
-    try:
-        saved = providers.update_provider(
-            actor,
-            app_settings(request),
-            district.id_school_district,
-            provider.id_identity_provider,
-            body.model_dump(exclude_unset=True),
-        )
-    except GoalpathError as error:
-        _form_refused(request, district, provider, values, error)
-    return redirect_with_flash(request, INDEX_PATH, f"{saved.name} has been saved.")
+    district, provider = _provider(actor, id_school_district, id_identity_provider)
+    return _save(request, actor, district, provider, typed)
 
 
 @router.get(
@@ -396,7 +289,7 @@ def update_identity_provider(
 def remove_identity_provider_page(
     request: Request, actor: PageActor, id_school_district: str, id_identity_provider: str
 ) -> Response:
-    district, provider = _provider(request, actor, id_school_district, id_identity_provider)
+    district, provider = _provider(actor, id_school_district, id_identity_provider)
     return render(
         request,
         "identity_providers/remove.html",
@@ -416,12 +309,9 @@ def remove_identity_provider_page(
 def remove_identity_provider(
     request: Request, actor: PageActor, id_school_district: str, id_identity_provider: str
 ) -> Response:
-    district, provider = _provider(request, actor, id_school_district, id_identity_provider)
+    district, provider = _provider(actor, id_school_district, id_identity_provider)
     name = provider.name
-    try:
-        providers.delete_provider(actor, district.id_school_district, provider.id_identity_provider)
-    except GoalpathError as error:
-        _refuse_error(request, error)
+    providers.delete_provider(actor, district.id_school_district, provider.id_identity_provider)
     return redirect_with_flash(
         request,
         INDEX_PATH,

@@ -38,13 +38,8 @@ from goalpath.progress_reports.periods import (
 from goalpath.students.pages import (
     EVENTS_PER_PAGE,
     REPORTS_PER_PAGE,
-    STUDENTS_PATH,
-    student_identifier,
     student_page_response,
-    student_path,
-    today_of,
     tree_view,
-    user_names,
 )
 from goalpath.web import forms
 from goalpath.web.charts import weekly_bar_chart, weekly_counts
@@ -53,6 +48,13 @@ from goalpath.web.pages import (
     PageActor,
     page_router,
     render,
+)
+from goalpath.web.records import (
+    STUDENTS_PATH,
+    student_identifier,
+    student_path,
+    today_of,
+    user_names,
 )
 
 router = page_router()
@@ -103,55 +105,43 @@ def add_goal(
     description: FormText = "",
     id_goal_parent: FormText = "",
 ) -> Response:
-    def build() -> Response:
-        student_id = forms.path_id(id_student)
-        parent_text = id_goal_parent
-        # The form's name says where it sits: under a goal, or at the top of the tree.
-        form = (
-            f"goal-{parent_text}-add"
-            if parent_text.isascii() and parent_text.isdigit()
-            else "goal-add"
+    student_id = forms.path_id(id_student)
+    parent_text = id_goal_parent
+    # The form's name says where it sits: under a goal, or at the top of the tree.
+    form = (
+        f"goal-{parent_text}-add" if parent_text.isascii() and parent_text.isdigit() else "goal-add"
+    )
+    fields = _goal_fields(form)
+    values = {
+        "title": title,
+        "category": category,
+        "description": description,
+        "id_goal_parent": id_goal_parent,
+    }
+    created: list[int] = []
+
+    def change() -> tuple[str, str]:
+        body = forms.validated(
+            GoalInput,
+            fields,
+            values,
+            {
+                "title": title,
+                "category": forms.optional(category),
+                "description": forms.optional(forms.multiline(description)),
+                "id_goal_parent": forms.record_choice(id_goal_parent, fields["id_goal_parent"]),
+            },
         )
-        fields = _goal_fields(form)
-        values = {
-            "title": title,
-            "category": category,
-            "description": description,
-            "id_goal_parent": id_goal_parent,
-        }
-        created: list[int] = []
+        goal = goals.create_goal(actor, student_id, body)
+        created.append(goal.id_goal)
+        kind = "Sub-goal" if body.id_goal_parent is not None else "Goal"
+        return f"{kind} \u201c{goal.title}\u201d added.", student_path(student_id) + "#goals"
 
-        def change() -> tuple[str, str]:
-            body = forms.validated(
-                GoalInput,
-                fields,
-                values,
-                {
-                    "title": title,
-                    "category": forms.optional(category),
-                    "description": forms.optional(forms.multiline(description)),
-                    "id_goal_parent": forms.record_choice(id_goal_parent, fields["id_goal_parent"]),
-                },
-            )
-            goal = goals.create_goal(actor, student_id, body)
-            created.append(goal.id_goal)
-            kind = "Sub-goal" if body.id_goal_parent is not None else "Goal"
-            return f"{kind} \u201c{goal.title}\u201d added.", student_path(student_id) + "#goals"
+    def again(failed: FormState | None, message: str | None) -> Response:
+        focus = created[0] if created else None
+        return _tree_again(request, actor, student_id, focus)(failed, message)
 
-        def again(failed: FormState | None, message: str | None) -> Response:
-            focus = created[0] if created else None
-            return _tree_again(request, actor, student_id, focus)(failed, message)
-
-        return forms.submit(
-            request,
-            actor.db,
-            state=FormState(values, form=form),
-            fields=fields,
-            change=change,
-            again=again,
-        )
-
-    return build()
+    return forms.submit(request, actor.db, FormState(values, form=form), fields, change, again)
 
 
 def _goal_student(actor: Actor, id_goal: int) -> int:
@@ -173,39 +163,36 @@ def edit_goal(
     description: FormText = "",
     etag: FormText = "",
 ) -> Response:
-    def build() -> Response:
-        goal_id = forms.path_id(id_goal)
-        student_id = _goal_student(actor, goal_id)
-        form = f"goal-{goal_id}-edit"
-        fields = _goal_fields(form)
-        values = {"title": title, "category": category, "description": description}
+    goal_id = forms.path_id(id_goal)
+    student_id = _goal_student(actor, goal_id)
+    form = f"goal-{goal_id}-edit"
+    fields = _goal_fields(form)
+    values = {"title": title, "category": category, "description": description}
 
-        def change() -> tuple[str, str]:
-            body = forms.validated(
-                GoalUpdate,
-                fields,
-                values,
-                {
-                    "title": title,
-                    "category": forms.optional(category),
-                    "description": forms.optional(forms.multiline(description)),
-                },
-            )
-            # The form carries the ETag of the goal as it was shown, so a change made
-            # meanwhile by someone else is not overwritten (412, as in the API).
-            goal = goals.update_goal(actor, goal_id, body, etag[:200] or None)
-            return f"Goal \u201c{goal.title}\u201d saved.", student_path(student_id) + "#goals"
-
-        return forms.submit(
-            request,
-            actor.db,
-            state=FormState(values, form=form),
-            fields=fields,
-            change=change,
-            again=_tree_again(request, actor, student_id, goal_id),
+    def change() -> tuple[str, str]:
+        body = forms.validated(
+            GoalUpdate,
+            fields,
+            values,
+            {
+                "title": title,
+                "category": forms.optional(category),
+                "description": forms.optional(forms.multiline(description)),
+            },
         )
+        # The form carries the ETag of the goal as it was shown, so a change made
+        # meanwhile by someone else is not overwritten (412, as in the API).
+        goal = goals.update_goal(actor, goal_id, body, etag[:200] or None)
+        return f"Goal \u201c{goal.title}\u201d saved.", student_path(student_id) + "#goals"
 
-    return build()
+    return forms.submit(
+        request,
+        actor.db,
+        FormState(values, form=form),
+        fields,
+        change,
+        _tree_again(request, actor, student_id, goal_id),
+    )
 
 
 def _parent_choice(value: str, spec: FieldSpec) -> int | None:
@@ -221,29 +208,26 @@ def move_goal(
     id_goal_parent: FormText = "",
     etag: FormText = "",
 ) -> Response:
-    def build() -> Response:
-        goal_id = forms.path_id(id_goal)
-        student_id = _goal_student(actor, goal_id)
-        form = f"goal-{goal_id}-move"
-        fields = {"id_goal_parent": FieldSpec(f"{form}-parent", "New place", "Choose a new place.")}
-        values = {"id_goal_parent": id_goal_parent}
+    goal_id = forms.path_id(id_goal)
+    student_id = _goal_student(actor, goal_id)
+    form = f"goal-{goal_id}-move"
+    fields = {"id_goal_parent": FieldSpec(f"{form}-parent", "New place", "Choose a new place.")}
+    values = {"id_goal_parent": id_goal_parent}
 
-        def change() -> tuple[str, str]:
-            parent = _parent_choice(id_goal_parent, fields["id_goal_parent"])
-            body = forms.validated(GoalUpdate, fields, values, {"id_goal_parent": parent})
-            goal = goals.update_goal(actor, goal_id, body, etag[:200] or None)
-            return f"Goal \u201c{goal.title}\u201d moved.", student_path(student_id) + "#goals"
+    def change() -> tuple[str, str]:
+        parent = _parent_choice(id_goal_parent, fields["id_goal_parent"])
+        body = forms.validated(GoalUpdate, fields, values, {"id_goal_parent": parent})
+        goal = goals.update_goal(actor, goal_id, body, etag[:200] or None)
+        return f"Goal \u201c{goal.title}\u201d moved.", student_path(student_id) + "#goals"
 
-        return forms.submit(
-            request,
-            actor.db,
-            state=FormState(values, form=form),
-            fields=fields,
-            change=change,
-            again=_tree_again(request, actor, student_id, goal_id),
-        )
-
-    return build()
+    return forms.submit(
+        request,
+        actor.db,
+        FormState(values, form=form),
+        fields,
+        change,
+        _tree_again(request, actor, student_id, goal_id),
+    )
 
 
 _TREE_MOVE_FIELDS = {
@@ -262,46 +246,36 @@ def move_goal_in_tree(
 ) -> Response:
     """The one "move a goal" form of a tree too large for a move form per goal."""
 
-    def build() -> Response:
-        student_id = forms.path_id(id_student)
-        values = {"id_goal": id_goal, "id_goal_parent": id_goal_parent}
-        moved: list[int] = []
+    student_id = forms.path_id(id_student)
+    values = {"id_goal": id_goal, "id_goal_parent": id_goal_parent}
+    moved: list[int] = []
 
-        def change() -> tuple[str, str]:
-            goal_spec = _TREE_MOVE_FIELDS["id_goal"]
-            goal_id = forms.record_choice(id_goal or "-", goal_spec)
-            assert goal_id is not None
-            parent = _parent_choice(id_goal_parent, _TREE_MOVE_FIELDS["id_goal_parent"])
-            body = forms.validated(
-                GoalUpdate, _TREE_MOVE_FIELDS, values, {"id_goal_parent": parent}
+    def change() -> tuple[str, str]:
+        goal_spec = _TREE_MOVE_FIELDS["id_goal"]
+        goal_id = forms.record_choice(id_goal or "-", goal_spec)
+        assert goal_id is not None
+        parent = _parent_choice(id_goal_parent, _TREE_MOVE_FIELDS["id_goal_parent"])
+        body = forms.validated(GoalUpdate, _TREE_MOVE_FIELDS, values, {"id_goal_parent": parent})
+        try:
+            owner = _goal_student(actor, goal_id)
+        except NotFound:
+            owner = None
+        if owner != student_id:
+            # Another student's goal, or none the user may read: not on this list.
+            raise FormInvalid(
+                {goal_spec.element: [f"Choose {goal_spec.label.lower()} from the list."]}
             )
-            try:
-                owner = _goal_student(actor, goal_id)
-            except NotFound:
-                owner = None
-            if owner != student_id:
-                # Another student's goal, or none the user may read: not on this list.
-                raise FormInvalid(
-                    {goal_spec.element: [f"Choose {goal_spec.label.lower()} from the list."]}
-                )
-            goal = goals.update_goal(actor, goal_id, body, None)
-            moved.append(goal_id)
-            return f"Goal \u201c{goal.title}\u201d moved.", student_path(student_id) + "#goals"
+        goal = goals.update_goal(actor, goal_id, body, None)
+        moved.append(goal_id)
+        return f"Goal \u201c{goal.title}\u201d moved.", student_path(student_id) + "#goals"
 
-        def again(failed: FormState | None, message: str | None) -> Response:
-            focus = moved[0] if moved else None
-            return _tree_again(request, actor, student_id, focus)(failed, message)
+    def again(failed: FormState | None, message: str | None) -> Response:
+        focus = moved[0] if moved else None
+        return _tree_again(request, actor, student_id, focus)(failed, message)
 
-        return forms.submit(
-            request,
-            actor.db,
-            state=FormState(values, form="goal-move"),
-            fields=_TREE_MOVE_FIELDS,
-            change=change,
-            again=again,
-        )
-
-    return build()
+    return forms.submit(
+        request, actor.db, FormState(values, form="goal-move"), _TREE_MOVE_FIELDS, change, again
+    )
 
 
 def _goal_context(request: Request, actor: Actor, id_goal: int) -> dict[str, Any]:
@@ -420,16 +394,7 @@ def goal_page_response(
     request: Request, actor: Actor, id_goal: int, failed: FormState | None = None
 ) -> Response:
     context = _goal_context(request, actor, id_goal)
-    context["failed"] = failed
-    if failed is not None:
-        context["errors"] = failed.errors
-        context["form_error"] = failed.form_error
-    return render(
-        request,
-        "staff/goal.html",
-        context,
-        status_code=failed.status_code if failed is not None else 200,
-    )
+    return forms.render_again(request, "staff/goal.html", context, failed)
 
 
 @router.get("/goals/{id_goal}")

@@ -15,20 +15,14 @@ from goalpath.health_notes import service as health_notes
 from goalpath.health_notes.crypto import note_cipher
 from goalpath.health_notes.schemas import HealthNoteInput, HealthNoteUpdate
 from goalpath.models import HealthNote
-from goalpath.students.pages import (
-    STUDENTS_PATH,
-    RecordKind,
-    delete_record,
-    record_page,
-    student_page_response,
-    student_path,
-)
+from goalpath.students.pages import student_page_response
 from goalpath.web import forms
 from goalpath.web.forms import FieldSpec, FormState, FormText
 from goalpath.web.pages import (
     PageActor,
     page_router,
 )
+from goalpath.web.records import STUDENTS_PATH, RecordKind, delete_record, record_page, student_path
 
 router = page_router()
 
@@ -43,29 +37,24 @@ _EDIT_FIELDS = {"content": FieldSpec("record-content", "Note", "Write the note."
 def add_health_note(
     id_student: str, request: Request, actor: PageActor, content: FormText = ""
 ) -> Response:
-    def build() -> Response:
-        student_id = forms.path_id(id_student)
-        values = {"content": content}
+    student_id = forms.path_id(id_student)
+    values = {"content": content}
 
-        def change() -> tuple[str, str]:
-            body = forms.validated(
-                HealthNoteInput, _NOTE_FIELDS, values, {"content": forms.multiline(content)}
-            )
-            health_notes.create_note(actor, note_cipher(request), student_id, body)
-            return "Health note added.", student_path(student_id) + NOTE.section
-
-        return forms.submit(
-            request,
-            actor.db,
-            state=FormState(values, form="note"),
-            fields=_NOTE_FIELDS,
-            change=change,
-            again=lambda failed, _message: student_page_response(
-                request, actor, student_id, failed
-            ),
+    def change() -> tuple[str, str]:
+        body = forms.validated(
+            HealthNoteInput, _NOTE_FIELDS, values, {"content": forms.multiline(content)}
         )
+        health_notes.create_note(actor, note_cipher(request), student_id, body)
+        return "Health note added.", student_path(student_id) + NOTE.section
 
-    return build()
+    return forms.submit(
+        request,
+        actor.db,
+        FormState(values, form="note"),
+        _NOTE_FIELDS,
+        change,
+        forms.showing(student_page_response, request, actor, student_id),
+    )
 
 
 def _edit_page(
@@ -102,28 +91,25 @@ def edit_note(
     content: FormText = "",
     etag: FormText = "",
 ) -> Response:
-    def build() -> Response:
-        note_id = forms.path_id(id_health_note)
-        student_id = health_notes.student_of_note(actor, note_id)
-        values = {"content": content}
+    note_id = forms.path_id(id_health_note)
+    student_id = health_notes.student_of_note(actor, note_id)
+    values = {"content": content}
 
-        def change() -> tuple[str, str]:
-            body = forms.validated(
-                HealthNoteUpdate, _EDIT_FIELDS, values, {"content": forms.multiline(content)}
-            )
-            health_notes.edit_note(actor, note_cipher(request), note_id, body, etag[:200] or None)
-            return "Health note saved.", student_path(student_id) + NOTE.section
-
-        return forms.submit(
-            request,
-            actor.db,
-            state=FormState(values, form="note-edit"),
-            fields=_EDIT_FIELDS,
-            change=change,
-            again=lambda failed, _message: _edit_page(request, actor, note_id, failed),
+    def change() -> tuple[str, str]:
+        body = forms.validated(
+            HealthNoteUpdate, _EDIT_FIELDS, values, {"content": forms.multiline(content)}
         )
+        health_notes.edit_note(actor, note_cipher(request), note_id, body, etag[:200] or None)
+        return "Health note saved.", student_path(student_id) + NOTE.section
 
-    return build()
+    return forms.submit(
+        request,
+        actor.db,
+        FormState(values, form="note-edit"),
+        _EDIT_FIELDS,
+        change,
+        forms.showing(_edit_page, request, actor, note_id),
+    )
 
 
 @router.get(NOTE_PATH + "/delete")

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from goalpath.authz.actor import Actor
 from goalpath.districts import service as districts
-from goalpath.errors import GoalpathError, ValidationFailed
+from goalpath.errors import GoalpathError, NotFound, ValidationFailed
 from goalpath.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from goalpath.programs import service as programs
 from goalpath.programs.schemas import MembershipInput, MembershipUpdate, ProgramInput
@@ -22,10 +22,12 @@ from goalpath.web.admin import (
     section_page,
     staff_by_email,
 )
-from goalpath.web.forms import FormState, FormText
+from goalpath.web.forms import FieldSpec, FormInvalid, FormState, FormText
 from goalpath.web.pages import PageActor, page_router, redirect_with_flash
 
 router = page_router()
+
+_FIRST_PAGE = PageRequest(limit=DEFAULT_LIMIT, cursor=None)
 
 
 def district_names(actor: Actor) -> dict[int, str]:
@@ -63,6 +65,15 @@ def programs_page(
     return _programs_page(request, actor, forms.page_request(limit, cursor))
 
 
+_PROGRAM_FIELDS = {
+    "id_school_district": FieldSpec(
+        "id_school_district", "District", "Choose the program's district."
+    ),
+    "name": FieldSpec("name", "Name", "Enter the program's name."),
+    "description": FieldSpec("description", "Description", "Enter a description."),
+}
+
+
 @router.post(PROGRAMS.path)
 def create_program(
     request: Request,
@@ -73,34 +84,19 @@ def create_program(
 ) -> Response:
     require_section(actor, PROGRAMS)
     values = {"id_school_district": id_school_district, "name": name, "description": description}
-    first_page = PageRequest(limit=DEFAULT_LIMIT, cursor=None)
-    district_id = forms.record_id(id_school_district)
-    if district_id is None:
-        state = forms.invalid(values, "id_school_district", "Choose the program's district.")
-        return _programs_page(request, actor, first_page, state)
-    try:
-        body = ProgramInput(
-            id_school_district=district_id, name=name, description=description or None
+
+    def change() -> tuple[str, str]:
+        district = forms.required_choice(id_school_district, _PROGRAM_FIELDS["id_school_district"])
+        data = {"id_school_district": district, "name": name, "description": description or None}
+        program = programs.create_program(
+            actor, forms.validated(ProgramInput, _PROGRAM_FIELDS, values, data)
         )
-    except ValidationError as error:
-        labels = {
-            "name": "the program's name",
-            "description": "a description",
-            "id_school_district": "the program's district",
-        }
-        state = FormState(values, forms.schema_errors(error, values, labels))
-        return _programs_page(request, actor, first_page, state)
-    try:
-        with forms.attempt(actor.db):
-            program = programs.create_program(actor, body)
-    except GoalpathError as error:
-        state = forms.refusal(error, values, ("id_school_district", "name", "description"))
-        return _programs_page(request, actor, first_page, state)
-    return redirect_with_flash(
-        request,
-        f"{PROGRAMS.path}/{program.id_program}",
-        f"The program {program.name} has been created.",
-    )
+        location = f"{PROGRAMS.path}/{program.id_program}"
+        return f"The program {program.name} has been created.", location
+
+    again = forms.showing(_programs_page, request, actor, _FIRST_PAGE)
+
+    return forms.submit(request, actor.db, FormState(values), _PROGRAM_FIELDS, change, again)
 
 
 def _program_page(
@@ -141,6 +137,11 @@ def program_page(
     )
 
 
+_MEMBER_FIELDS = {
+    "email": FieldSpec("email", "Email address", "Enter the staff member's email address."),
+}
+
+
 @router.post(PROGRAMS.path + "/{id_program}/members")
 def add_member(
     request: Request,
@@ -151,36 +152,31 @@ def add_member(
 ) -> Response:
     program_id = forms.path_id(id_program)
     require_section(actor, PROGRAMS)
-    values = {"email": email, "is_primary": is_primary}
-    first_page = PageRequest(limit=DEFAULT_LIMIT, cursor=None)
-    if not email.strip():
-        state = forms.invalid(values, "email", "Enter the staff member's email address.")
-        return _program_page(request, actor, program_id, first_page, state)
     # The program first: outside the actor's scope the page is a 404 whatever was typed.
     programs.get_program(actor, program_id)
     if not actor.grants.allows(programs.MEMBERSHIP, "create"):
         # Refused before the email is looked up, as the API refuses before the user.
         actor.authz.deny("create", programs.MEMBERSHIP, None, None, "forbidden")
         raise PageForbidden("Your role cannot add members to programs.")
-    id_user = staff_by_email(actor, email)
-    if id_user is None:
-        state = forms.invalid(
-            values, "email", "No staff account you can see has this email address."
-        )
-        state.status_code = 404
-        return _program_page(request, actor, program_id, first_page, state)
-    try:
-        with forms.attempt(actor.db):
-            body = MembershipInput(id_user=id_user, is_primary=is_primary == "yes", status="active")
-            member = programs.create_member(actor, program_id, body)
-    except GoalpathError as error:
-        state = forms.refusal(error, values, ("email",))
-        return _program_page(request, actor, program_id, first_page, state)
-    return redirect_with_flash(
-        request,
-        f"{PROGRAMS.path}/{program_id}",
-        f"{member.name or member.email} is now a member of the program.",
-    )
+    values = {"email": email, "is_primary": is_primary}
+
+    def change() -> tuple[str, str]:
+        if not email.strip():
+            raise FormInvalid({"email": [_MEMBER_FIELDS["email"].empty]})
+        id_user = staff_by_email(actor, email)
+        if id_user is None:
+            raise NotFound(
+                "No staff account you can see has this email address.",
+                errors=[{"field": "email"}],
+            )
+        body = MembershipInput(id_user=id_user, is_primary=is_primary == "yes", status="active")
+        member = programs.create_member(actor, program_id, body)
+        message = f"{member.name or member.email} is now a member of the program."
+        return message, f"{PROGRAMS.path}/{program_id}"
+
+    again = forms.showing(_program_page, request, actor, program_id, _FIRST_PAGE)
+
+    return forms.submit(request, actor.db, FormState(values), _MEMBER_FIELDS, change, again)
 
 
 def _member_change(
@@ -200,8 +196,7 @@ def _member_change(
         if error.status_code == 404:
             raise
         state = FormState({"email": "", "is_primary": ""}, {}, error.detail, error.status_code)
-        first_page = PageRequest(limit=DEFAULT_LIMIT, cursor=None)
-        return _program_page(request, actor, program_id, first_page, state)
+        return _program_page(request, actor, program_id, _FIRST_PAGE, state)
     return redirect_with_flash(request, f"{PROGRAMS.path}/{program_id}", message)
 
 

@@ -20,23 +20,21 @@ from goalpath.kit.etag import etag_for
 from goalpath.models import ProgressEvent
 from goalpath.progress_events import service as progress_events
 from goalpath.progress_events.schemas import ProgressEventInput, ProgressEventUpdate
-from goalpath.students.pages import (
-    STUDENTS_PATH,
-    RecordKind,
-    delete_record,
-    progress_context,
-    record_page,
-    student_page_response,
-    student_path,
-    tree_view,
-    user_names,
-)
+from goalpath.students.pages import progress_context, student_page_response, tree_view
 from goalpath.web import forms
 from goalpath.web.forms import FieldSpec, FormState, FormText
 from goalpath.web.pages import (
     PageActor,
     page_router,
     render,
+)
+from goalpath.web.records import (
+    STUDENTS_PATH,
+    RecordKind,
+    delete_record,
+    record_page,
+    student_path,
+    user_names,
 )
 
 router = page_router()
@@ -67,61 +65,51 @@ def log_progress(
     id_goal: FormText = "",
     is_sensitive: FormText = "",
 ) -> Response:
-    def build() -> Response:
-        student_id = forms.path_id(id_student)
-        values = {"content": content, "id_goal": id_goal, "is_sensitive": is_sensitive}
-        # The goal logged against, for the form to start on next time.
-        logged: list[int | None] = [None]
+    student_id = forms.path_id(id_student)
+    values = {"content": content, "id_goal": id_goal, "is_sensitive": is_sensitive}
+    # The goal logged against, for the form to start on next time.
+    logged: list[int | None] = [None]
 
-        def change() -> tuple[str, str]:
-            body = forms.validated(
-                ProgressEventInput,
-                _EVENT_FIELDS,
-                values,
-                {
-                    "content": forms.multiline(content),
-                    "id_goal": forms.record_choice(id_goal, _EVENT_FIELDS["id_goal"]),
-                    "is_sensitive": forms.checkbox(is_sensitive, _EVENT_FIELDS["is_sensitive"]),
-                },
-            )
-            progress_events.create_event(actor, student_id, body)
-            logged[0] = body.id_goal
-            kept = forms.href(student_path(student_id), goal=str(body.id_goal or ""))
-            return "Progress logged.", kept + "#progress"
-
-        def again(failed: FormState | None, message: str | None) -> Response:
-            if not forms.is_htmx(request):
-                return student_page_response(request, actor, student_id, failed)
-            # The tree only titles the timeline and fills the form's goal choices here.
-            tree = tree_view(actor, student_id, audited=False)
-            progress = progress_context(actor, student_id, None, log_goal=logged[0])
-            events = progress["events"] if progress is not None else []
-            context = {
-                "student": {"id_student": student_id},
-                "goals": tree,
-                "goal_titles": (
-                    {goal.id_goal: goal.title for goal, _depth in tree["tree"].order}
-                    if tree
-                    else {}
-                ),
-                "progress": progress,
-                "authors": user_names(actor, (event.id_user_created for event in events)),
-                "failed": failed,
-                "message": message,
-                "fragment": True,
-            }
-            return render(request, "staff/progress_fragment.html", context)
-
-        return forms.submit(
-            request,
-            actor.db,
-            state=FormState(values, form="log"),
-            fields=_EVENT_FIELDS,
-            change=change,
-            again=again,
+    def change() -> tuple[str, str]:
+        body = forms.validated(
+            ProgressEventInput,
+            _EVENT_FIELDS,
+            values,
+            {
+                "content": forms.multiline(content),
+                "id_goal": forms.record_choice(id_goal, _EVENT_FIELDS["id_goal"]),
+                "is_sensitive": forms.checkbox(is_sensitive, _EVENT_FIELDS["is_sensitive"]),
+            },
         )
+        progress_events.create_event(actor, student_id, body)
+        logged[0] = body.id_goal
+        kept = forms.href(student_path(student_id), goal=str(body.id_goal or ""))
+        return "Progress logged.", kept + "#progress"
 
-    return build()
+    def again(failed: FormState | None, message: str | None) -> Response:
+        if not forms.is_htmx(request):
+            return student_page_response(request, actor, student_id, failed)
+        # The tree only titles the timeline and fills the form's goal choices here.
+        tree = tree_view(actor, student_id, audited=False)
+        progress = progress_context(actor, student_id, None, log_goal=logged[0])
+        events = progress["events"] if progress is not None else []
+        context = {
+            "student": {"id_student": student_id},
+            "goals": tree,
+            "goal_titles": (
+                {goal.id_goal: goal.title for goal, _depth in tree["tree"].order} if tree else {}
+            ),
+            "progress": progress,
+            "authors": user_names(actor, (event.id_user_created for event in events)),
+            "failed": failed,
+            "message": message,
+            "fragment": True,
+        }
+        return render(request, "staff/progress_fragment.html", context)
+
+    return forms.submit(
+        request, actor.db, FormState(values, form="log"), _EVENT_FIELDS, change, again
+    )
 
 
 def _edit_page(
@@ -184,41 +172,36 @@ def edit_event(
     is_sensitive: FormText = "",
     etag: FormText = "",
 ) -> Response:
-    def build() -> Response:
-        event_id = forms.path_id(id_progress_event)
-        student_id = progress_events.student_of_event(actor, event_id)
-        values = {"content": content, "id_goal": id_goal, "is_sensitive": is_sensitive}
-        # What the form offered this person; an empty control means "none" or "not
-        # ticked" there, and "leave it" where it was not offered.
-        offers_goal = actor.authz.can_on_student("goal", "read", student_id)
-        offers_flag = actor.authz.can_on_student(
-            progress_events.RESOURCE, "read_sensitive", student_id
+    event_id = forms.path_id(id_progress_event)
+    student_id = progress_events.student_of_event(actor, event_id)
+    values = {"content": content, "id_goal": id_goal, "is_sensitive": is_sensitive}
+    # What the form offered this person; an empty control means "none" or "not
+    # ticked" there, and "leave it" where it was not offered.
+    offers_goal = actor.authz.can_on_student("goal", "read", student_id)
+    offers_flag = actor.authz.can_on_student(progress_events.RESOURCE, "read_sensitive", student_id)
+
+    def change() -> tuple[str, str]:
+        data: dict[str, object] = {"content": forms.multiline(content)}
+        # Only what the form offered, or what was sent anyway: the service refuses a
+        # change the person may not make, in words.
+        if offers_goal or id_goal:
+            data["id_goal"] = forms.record_choice(id_goal, _EDIT_FIELDS["id_goal"])
+        if offers_flag or is_sensitive:
+            data["is_sensitive"] = forms.checkbox(is_sensitive, _EDIT_FIELDS["is_sensitive"])
+        body = forms.validated(ProgressEventUpdate, _EDIT_FIELDS, values, data)
+        changed = progress_events.change_event(
+            actor, app_settings(request), event_id, body, etag[:200] or None
         )
+        return _saved_message(changed), student_path(student_id) + EVENT.section
 
-        def change() -> tuple[str, str]:
-            data: dict[str, object] = {"content": forms.multiline(content)}
-            # Only what the form offered, or what was sent anyway: the service refuses a
-            # change the person may not make, in words.
-            if offers_goal or id_goal:
-                data["id_goal"] = forms.record_choice(id_goal, _EDIT_FIELDS["id_goal"])
-            if offers_flag or is_sensitive:
-                data["is_sensitive"] = forms.checkbox(is_sensitive, _EDIT_FIELDS["is_sensitive"])
-            body = forms.validated(ProgressEventUpdate, _EDIT_FIELDS, values, data)
-            changed = progress_events.change_event(
-                actor, app_settings(request), event_id, body, etag[:200] or None
-            )
-            return _saved_message(changed), student_path(student_id) + EVENT.section
-
-        return forms.submit(
-            request,
-            actor.db,
-            state=FormState(values, form="event-edit"),
-            fields=_EDIT_FIELDS,
-            change=change,
-            again=lambda failed, _message: _edit_page(request, actor, event_id, failed),
-        )
-
-    return build()
+    return forms.submit(
+        request,
+        actor.db,
+        FormState(values, form="event-edit"),
+        _EDIT_FIELDS,
+        change,
+        forms.showing(_edit_page, request, actor, event_id),
+    )
 
 
 @router.get(EVENT_PATH + "/delete")

@@ -8,7 +8,6 @@ import csv
 import io
 import re
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -18,6 +17,7 @@ from goalpath.authz.deps import CurrentActor
 from goalpath.config import Settings
 from goalpath.kit.pagination import Page, PageRequest, page_request
 from goalpath.kit.problems import problem_responses
+from goalpath.kit.spreadsheet import safe_cell
 from goalpath.progress_reports import service
 from goalpath.progress_reports.generation import generate_reports
 from goalpath.progress_reports.periods import MAX_NAME_LENGTH, MAX_YEAR, MIN_YEAR
@@ -48,9 +48,6 @@ YearQuery = Annotated[
     int,
     Query(ge=MIN_YEAR, le=MAX_YEAR, description="Calendar year in which the school year starts"),
 ]
-# A cell a spreadsheet would run as a formula is prefixed with a quote (OWASP CSV
-# injection): summaries and titles are free text typed by staff.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FINAL_409 = "The report is final: reopen it first"
 
 
@@ -207,21 +204,11 @@ def report_status(
     return service.status_board(actor, settings, id_program, period, year)
 
 
-def _cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def _csv(rows: Sequence[Sequence[Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(service.EXPORT_COLUMNS)
-    writer.writerows([_cell(value) for value in row] for row in rows)
+    writer.writerows([safe_cell(value) for value in row] for row in rows)
     return buffer.getvalue()
 
 

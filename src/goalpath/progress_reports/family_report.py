@@ -37,6 +37,7 @@ from goalpath.errors import ValidationFailed
 from goalpath.goals import service as goals
 from goalpath.goals.tree import report_roots
 from goalpath.kit.pagination import MAX_LIMIT, PageRequest
+from goalpath.kit.spreadsheet import safe_cell
 from goalpath.models import Goal, Program, ProgressEvent, ProgressReport, Student
 from goalpath.progress_reports import service as reports
 from goalpath.progress_reports.periods import (
@@ -69,9 +70,6 @@ CSV_COLUMNS = (
     "entries_in_period",
     "entries_in_school_year",
 )
-# A cell a spreadsheet would run as a formula is prefixed with a quote (OWASP CSV
-# injection): titles and summaries are free text typed by staff.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 # The chart's geometry, in CSS pixels of the printed page.
@@ -397,16 +395,6 @@ def render_pdf(report: FamilyReport) -> bytes:
     return pdf
 
 
-def _cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def render_csv(report: FamilyReport) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -428,7 +416,7 @@ def render_csv(report: FamilyReport) -> str:
             goal.in_period,
             goal.in_school_year,
         ]
-        writer.writerow([_cell(value) for value in row])
+        writer.writerow([safe_cell(value) for value in row])
     return buffer.getvalue()
 
 

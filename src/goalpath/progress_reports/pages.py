@@ -36,20 +36,20 @@ from goalpath.progress_reports.periods import (
     school_year_label,
 )
 from goalpath.progress_reports.schemas import GenerateInput, GenerationResult, ReportUpdate
-from goalpath.students.pages import (
-    STUDENTS_PATH,
-    student_identifier,
-    student_page_response,
-    student_path,
-    today_of,
-    user_names,
-)
+from goalpath.students.pages import student_page_response
 from goalpath.web import forms
 from goalpath.web.forms import FieldSpec, FormInvalid, FormState, FormText
 from goalpath.web.pages import (
     PageActor,
     page_router,
     render,
+)
+from goalpath.web.records import (
+    STUDENTS_PATH,
+    student_identifier,
+    student_path,
+    today_of,
+    user_names,
 )
 
 router = page_router()
@@ -137,6 +137,26 @@ def _period_fields(form: str) -> dict[str, FieldSpec]:
     }
 
 
+def _draft(
+    request: Request,
+    actor: Actor,
+    form: str,
+    values: dict[str, str],
+    location: Callable[[GenerationResult], str],
+    again: Callable[[FormState | None, str | None], Response],
+    **target: int,
+) -> Response:
+    """A "draft reports" form (one goal, a student, a program): the period asked for,
+    then the generation's message, which says what it skipped and why."""
+    fields = _period_fields(form)
+
+    def change() -> tuple[str, str]:
+        result = _generate(actor, app_settings(request), values, fields, **target)
+        return _generation_message(result), location(result)
+
+    return forms.submit(request, actor.db, FormState(values, form=form), fields, change, again)
+
+
 @router.post(STUDENTS_PATH + "/{id_student}/progress-reports")
 def draft_student_reports(
     id_student: str,
@@ -145,27 +165,16 @@ def draft_student_reports(
     period: FormText = "",
     year: FormText = "",
 ) -> Response:
-    def build() -> Response:
-        student_id = forms.path_id(id_student)
-        fields = _period_fields("student-reports")
-        values = {"period": period, "year": year}
-
-        def change() -> tuple[str, str]:
-            result = _generate(actor, app_settings(request), values, fields, id_student=student_id)
-            return _generation_message(result), student_path(student_id) + "#reports"
-
-        return forms.submit(
-            request,
-            actor.db,
-            state=FormState(values, form="student-reports"),
-            fields=fields,
-            change=change,
-            again=lambda failed, _message: student_page_response(
-                request, actor, student_id, failed
-            ),
-        )
-
-    return build()
+    student_id = forms.path_id(id_student)
+    return _draft(
+        request,
+        actor,
+        "student-reports",
+        {"period": period, "year": year},
+        lambda _result: student_path(student_id) + "#reports",
+        forms.showing(student_page_response, request, actor, student_id),
+        id_student=student_id,
+    )
 
 
 @router.post("/goals/{id_goal}/progress-reports")
@@ -176,30 +185,17 @@ def draft_goal_report(
     period: FormText = "",
     year: FormText = "",
 ) -> Response:
-    def build() -> Response:
-        goal_id = forms.path_id(id_goal)
-        fields = _period_fields("goal-report")
-        values = {"period": period, "year": year}
+    goal_id = forms.path_id(id_goal)
 
-        def change() -> tuple[str, str]:
-            result = _generate(actor, app_settings(request), values, fields, id_goal=goal_id)
-            location = (
-                f"/progress-reports/{result.ids[0]}"
-                if len(result.ids) == 1
-                else f"/goals/{goal_id}#reports"
-            )
-            return _generation_message(result), location
+    def location(result: GenerationResult) -> str:
+        # The report itself when there is one to open, else the goal's list.
+        if len(result.ids) == 1:
+            return f"/progress-reports/{result.ids[0]}"
+        return f"/goals/{goal_id}#reports"
 
-        return forms.submit(
-            request,
-            actor.db,
-            state=FormState(values, form="goal-report"),
-            fields=fields,
-            change=change,
-            again=lambda failed, _message: goal_page_response(request, actor, goal_id, failed),
-        )
-
-    return build()
+    again = forms.showing(goal_page_response, request, actor, goal_id)
+    values = {"period": period, "year": year}
+    return _draft(request, actor, "goal-report", values, location, again, id_goal=goal_id)
 
 
 def _report_context(request: Request, actor: Actor, id_report: int) -> dict[str, Any]:
@@ -273,16 +269,7 @@ def _report_page(
     request: Request, actor: Actor, id_report: int, failed: FormState | None = None
 ) -> Response:
     context = _report_context(request, actor, id_report)
-    context["failed"] = failed
-    if failed is not None:
-        context["errors"] = failed.errors
-        context["form_error"] = failed.form_error
-    return render(
-        request,
-        "staff/report.html",
-        context,
-        status_code=failed.status_code if failed is not None else 200,
-    )
+    return forms.render_again(request, "staff/report.html", context, failed)
 
 
 def report_path(id_report: int) -> str:
@@ -323,18 +310,15 @@ def _report_action(
     """One of the report page's forms; `summary` is what the summary form sent, if
     that form was the one submitted (it is shown again if refused)."""
 
-    def build() -> Response:
-        report_id = forms.path_id(id_report)
-        return forms.submit(
-            request,
-            actor.db,
-            state=FormState({} if summary is None else {"summary": summary}, form=form),
-            fields={} if summary is None else _SUMMARY_FIELDS,
-            change=lambda: (act(report_id), report_path(report_id)),
-            again=lambda failed, _message: _report_page(request, actor, report_id, failed),
-        )
-
-    return build()
+    report_id = forms.path_id(id_report)
+    return forms.submit(
+        request,
+        actor.db,
+        FormState({} if summary is None else {"summary": summary}, form=form),
+        {} if summary is None else _SUMMARY_FIELDS,
+        lambda: (act(report_id), report_path(report_id)),
+        forms.showing(_report_page, request, actor, report_id),
+    )
 
 
 @router.post("/progress-reports/{id_report}")
@@ -380,52 +364,49 @@ def redraft_report(
     """Draft one report again. A text staff edited is replaced only once the person
     confirmed it on the page this answers first; the replaced text is kept."""
 
-    def build() -> Response:
-        report_id = forms.path_id(id_report)
-        if replace_edited not in ("", "yes"):
-            raise ValidationFailed(
-                "This confirmation is not one the report's page sends; open the report "
-                "and press Draft again."
-            )
-        confirmed = replace_edited == "yes"
-        # Looked up for its goal and period; the redraft itself is what is audited.
-        report = progress_reports.get_report(actor, report_id, audited=False)
-        if report.id_goal is None or report.period is None or report.year is None:
-            raise ValidationFailed("This report has no goal or period to draft from.")
-        text = progress_reports.report_text(report)
-        writer = revisions.writers(actor.db, [text])[report_id]
-        if writer.staff_edited and not confirmed and report.finalized_at is None:
-            return render(
-                request,
-                "staff/report_redraft.html",
-                {
-                    "report": report,
-                    "writer": writer,
-                    "authors": user_names(actor, [writer.id_user]),
-                    "identifier": student_identifier(actor, report.id_student),
-                    "year_label": school_year_label(report.year),
-                },
-            )
-        id_goal, period, year = report.id_goal, report.period, report.year
+    report_id = forms.path_id(id_report)
+    if replace_edited not in ("", "yes"):
+        raise ValidationFailed(
+            "This confirmation is not one the report's page sends; open the report "
+            "and press Draft again."
+        )
+    confirmed = replace_edited == "yes"
+    # Looked up for its goal and period; the redraft itself is what is audited.
+    report = progress_reports.get_report(actor, report_id, audited=False)
+    if report.id_goal is None or report.period is None or report.year is None:
+        raise ValidationFailed("This report has no goal or period to draft from.")
+    text = progress_reports.report_text(report)
+    writer = revisions.writers(actor.db, [text])[report_id]
+    if writer.staff_edited and not confirmed and report.finalized_at is None:
+        return render(
+            request,
+            "staff/report_redraft.html",
+            {
+                "report": report,
+                "writer": writer,
+                "authors": user_names(actor, [writer.id_user]),
+                "identifier": student_identifier(actor, report.id_student),
+                "year_label": school_year_label(report.year),
+            },
+        )
+    id_goal, period, year = report.id_goal, report.period, report.year
 
-        def act(_report_id: int) -> str:
-            result = generate_reports(
-                actor.authz,
-                app_settings(request),
-                period=period,
-                year=year,
-                id_goal=id_goal,
-                now=actor.info.now,
-                replace_edited=confirmed,
-            )
-            message = _generation_message(result)
-            if writer.staff_edited and result.updated:
-                message += " The edited text is kept under Earlier versions."
-            return message
+    def act(_report_id: int) -> str:
+        result = generate_reports(
+            actor.authz,
+            app_settings(request),
+            period=period,
+            year=year,
+            id_goal=id_goal,
+            now=actor.info.now,
+            replace_edited=confirmed,
+        )
+        message = _generation_message(result)
+        if writer.staff_edited and result.updated:
+            message += " The edited text is kept under Earlier versions."
+        return message
 
-        return _report_action(request, actor, id_report, "redraft", act)
-
-    return build()
+    return _report_action(request, actor, id_report, "redraft", act)
 
 
 def _board_path(id_program: int, period: str, year: int | str) -> str:
@@ -495,14 +476,11 @@ def _board_page(
 
 @router.get("/programs/{id_program}/report-status")
 def board_page(id_program: str, request: Request, actor: PageActor) -> Response:
-    def build() -> Response:
-        period = request.query_params.get("period")
-        year_text = request.query_params.get("year")
-        return _board_page(
-            request, actor, forms.path_id(id_program), period=period, year_text=year_text
-        )
-
-    return build()
+    period = request.query_params.get("period")
+    year_text = request.query_params.get("year")
+    return _board_page(
+        request, actor, forms.path_id(id_program), period=period, year_text=year_text
+    )
 
 
 @router.post("/programs/{id_program}/report-status")
@@ -513,58 +491,47 @@ def draft_program_reports(
     period: FormText = "",
     year: FormText = "",
 ) -> Response:
-    def build() -> Response:
-        program_id = forms.path_id(id_program)
-        fields = _period_fields("board")
-        values = {"period": period, "year": year}
+    program_id = forms.path_id(id_program)
 
-        def change() -> tuple[str, str]:
-            result = _generate(actor, app_settings(request), values, fields, id_program=program_id)
-            return _generation_message(result), _board_path(program_id, period, year)
+    def again(failed: FormState | None, _message: str | None) -> Response:
+        return _board_page(request, actor, program_id, failed, period=period, year_text=year)
 
-        def again(failed: FormState | None, _message: str | None) -> Response:
-            return _board_page(request, actor, program_id, failed, period=period, year_text=year)
-
-        return forms.submit(
-            request,
-            actor.db,
-            state=FormState(values, form="board"),
-            fields=fields,
-            change=change,
-            again=again,
-        )
-
-    return build()
+    return _draft(
+        request,
+        actor,
+        "board",
+        {"period": period, "year": year},
+        lambda _result: _board_path(program_id, period, year),
+        again,
+        id_program=program_id,
+    )
 
 
 @router.get(REPORTS_PATH)
 def reports_index(request: Request, actor: PageActor) -> Response:
-    def build() -> Response:
-        settings = app_settings(request)
-        period, year = current_period(settings, today_of(actor))
-        readable_reports = actor.grants.allows(progress_reports.RESOURCE, "read")
-        programs = (
-            list(
-                actor.db.scalars(
-                    actor.authz.scoped(select(Program), "program")
-                    .order_by(Program.name, Program.id_program)
-                    .limit(MAX_LIMIT)
-                )
+    settings = app_settings(request)
+    period, year = current_period(settings, today_of(actor))
+    readable_reports = actor.grants.allows(progress_reports.RESOURCE, "read")
+    programs = (
+        list(
+            actor.db.scalars(
+                actor.authz.scoped(select(Program), "program")
+                .order_by(Program.name, Program.id_program)
+                .limit(MAX_LIMIT)
             )
-            if readable_reports
-            else []
         )
-        return render(
-            request,
-            "staff/reports_index.html",
-            {
-                "programs": programs,
-                "readable_reports": readable_reports,
-                "period": period,
-                "year": year,
-                "year_label": school_year_label(year),
-            },
-            status_code=200 if readable_reports else 403,
-        )
-
-    return build()
+        if readable_reports
+        else []
+    )
+    return render(
+        request,
+        "staff/reports_index.html",
+        {
+            "programs": programs,
+            "readable_reports": readable_reports,
+            "period": period,
+            "year": year,
+            "year_label": school_year_label(year),
+        },
+        status_code=200 if readable_reports else 403,
+    )

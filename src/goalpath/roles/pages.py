@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import Request
 from sqlalchemy import func, select
 from starlette.responses import Response
@@ -10,7 +12,7 @@ from starlette.responses import Response
 from goalpath.authz.actor import Actor
 from goalpath.authz.roles import ACTIONS, RESOURCES, SCOPES
 from goalpath.authz.wording import right_in_words
-from goalpath.errors import GoalpathError
+from goalpath.errors import ValidationFailed
 from goalpath.kit.pagination import MAX_LIMIT, PageRequest
 from goalpath.models import (
     RolePermission,
@@ -20,10 +22,13 @@ from goalpath.roles import service as roles
 from goalpath.roles.schemas import PermissionFilters, RoleUpdate
 from goalpath.web import forms
 from goalpath.web.admin import ROLES, require_section, role_label, section_page
-from goalpath.web.forms import FormState, FormText
-from goalpath.web.pages import PageActor, page_router, redirect_with_flash
+from goalpath.web.forms import FormInvalid, FormState, FormText
+from goalpath.web.pages import PageActor, page_router
 
 router = page_router()
+
+# A role's page lists all its permissions.
+_ALL_PERMISSIONS = PageRequest(limit=MAX_LIMIT, cursor=None)
 
 
 @router.get(ROLES.path)
@@ -110,35 +115,39 @@ def add_permission(
     role_id = forms.path_id(id_role)
     require_section(actor, ROLES)
     values = {"resource": resource, "action": action, "scope": scope}
-    first_page = PageRequest(limit=MAX_LIMIT, cursor=None)
-    for field, choices in (("resource", RESOURCES), ("action", ACTIONS), ("scope", SCOPES)):
-        if values[field] not in choices:
-            state = forms.invalid(values, field, f"Choose a {field} from the list.")
-            return _role_page(request, actor, role_id, first_page, state)
     roles.get_role(actor, role_id)
-    found, _next = roles.list_permissions(
-        actor,
-        PermissionFilters(resource=resource, action=action, scope=scope),
-        PageRequest(limit=1, cursor=None),
-    )
-    if not found:
-        state = FormState(
-            values, {}, "There is no such permission; choose one from the lists.", 422
+
+    def change() -> str:
+        for name, choices in (("resource", RESOURCES), ("action", ACTIONS), ("scope", SCOPES)):
+            if values[name] not in choices:
+                raise FormInvalid({name: [f"Choose a {name} from the list."]})
+        found, _next = roles.list_permissions(
+            actor,
+            PermissionFilters(resource=resource, action=action, scope=scope),
+            PageRequest(limit=1, cursor=None),
         )
-        return _role_page(request, actor, role_id, first_page, state)
-    try:
-        with forms.attempt(actor.db):
-            permission = roles.add_permission(actor, role_id, found[0].id_permission)
-    except GoalpathError as error:
-        if error.status_code == 404:
-            raise
-        return _role_page(request, actor, role_id, first_page, forms.refusal(error, values))
-    right = right_in_words(
-        permission.resource or "", permission.action or "", permission.scope or ""
-    )
-    return redirect_with_flash(
-        request, f"{ROLES.path}/{role_id}", f"Holders of the role can now {right}."
-    )
+        if not found:
+            raise ValidationFailed("There is no such permission; choose one from the lists.")
+        permission = roles.add_permission(actor, role_id, found[0].id_permission)
+        right = right_in_words(
+            permission.resource or "", permission.action or "", permission.scope or ""
+        )
+        return f"Holders of the role can now {right}."
+
+    return _role_change(request, actor, role_id, change, values)
+
+
+def _role_change(
+    request: Request,
+    actor: Actor,
+    role_id: int,
+    change: Callable[[], str],
+    values: dict[str, str] | None = None,
+) -> Response:
+    again = forms.showing(_role_page, request, actor, role_id, _ALL_PERMISSIONS)
+
+    shown = values or {"resource": "", "action": "", "scope": ""}
+    return forms.act(request, actor.db, change, f"{ROLES.path}/{role_id}", again, shown)
 
 
 @router.post(ROLES.path + "/{id_role}/second-factor")
@@ -147,26 +156,20 @@ def set_role_second_factor(
 ) -> Response:
     role_id = forms.path_id(id_role)
     require_section(actor, ROLES)
-    first_page = PageRequest(limit=MAX_LIMIT, cursor=None)
-    values = {"resource": "", "action": "", "scope": ""}
-    if requires_second_factor not in ("yes", "no"):
-        state = FormState(values, {}, "Choose whether the role requires a second factor.", 422)
-        return _role_page(request, actor, role_id, first_page, state)
-    body = RoleUpdate(requires_second_factor=requires_second_factor == "yes")
-    try:
-        with forms.attempt(actor.db):
-            roles.update_role(actor, role_id, body.model_dump(exclude_unset=True))
-    except GoalpathError as error:
-        if error.status_code == 404:
-            raise
-        return _role_page(request, actor, role_id, first_page, forms.refusal(error, values))
-    message = (
-        "Holders of this role now need a second factor; those without one set it up when "
-        "they next use Goalpath."
-        if body.requires_second_factor
-        else "Holders of this role no longer need a second factor; those who have one keep it."
-    )
-    return redirect_with_flash(request, f"{ROLES.path}/{role_id}", message)
+
+    def change() -> str:
+        if requires_second_factor not in ("yes", "no"):
+            raise ValidationFailed("Choose whether the role requires a second factor.")
+        body = RoleUpdate(requires_second_factor=requires_second_factor == "yes")
+        roles.update_role(actor, role_id, body.model_dump(exclude_unset=True))
+        if body.requires_second_factor:
+            return (
+                "Holders of this role now need a second factor; those without one set it up "
+                "when they next use Goalpath."
+            )
+        return "Holders of this role no longer need a second factor; those who have one keep it."
+
+    return _role_change(request, actor, role_id, change)
 
 
 @router.post(ROLES.path + "/{id_role}/permissions/{id_permission}/remove")
@@ -176,16 +179,9 @@ def remove_permission(
     role_id = forms.path_id(id_role)
     permission_id = forms.path_id(id_permission)
     require_section(actor, ROLES)
-    try:
-        with forms.attempt(actor.db):
-            roles.remove_permission(actor, role_id, permission_id)
-    except GoalpathError as error:
-        if error.status_code == 404:
-            raise
-        state = FormState({"resource": "", "action": "", "scope": ""}, {}, error.detail)
-        state.status_code = error.status_code
-        first_page = PageRequest(limit=MAX_LIMIT, cursor=None)
-        return _role_page(request, actor, role_id, first_page, state)
-    return redirect_with_flash(
-        request, f"{ROLES.path}/{role_id}", "The permission has been removed from the role."
-    )
+
+    def change() -> str:
+        roles.remove_permission(actor, role_id, permission_id)
+        return "The permission has been removed from the role."
+
+    return _role_change(request, actor, role_id, change)

@@ -2,25 +2,26 @@
 OneRoster zip, sees what a dry run would change and every row error, then applies the
 same upload or downloads the errors as CSV.
 
-The dry run and the import are the command line's own `import_roster`, run on the
-request's session: the dry run inside a savepoint that is rolled back, so it changes
-nothing and the request holds one connection. Who may import is `authorize_import`.
-The upload is kept between the two steps as `rosters.uploads` describes.
+The dry run is `preview_roster` and the import `import_roster`, the command line's own
+import run on the request's session; who may import is `authorize_import`. A refused
+upload shows the form again with its errors (`web.forms`); a refusal that leaves no
+form to show (no access, an upload expired or of another sign-in) is raised and
+answered by the page error handler. The upload is kept between the two steps as
+`rosters.uploads` describes.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import File, Request, UploadFile
 from sqlalchemy import select
 from starlette.responses import Response
 
 from goalpath.auth.deps import app_settings
 from goalpath.authz.actor import Actor
-from goalpath.errors import GoalpathError, NotFound
+from goalpath.errors import Forbidden, NotFound
+from goalpath.kit.spreadsheet import csv_text
 from goalpath.models import SchoolDistrict
 from goalpath.rosters import uploads
 from goalpath.rosters.reader import RosterRefused
@@ -30,24 +31,18 @@ from goalpath.rosters.service import (
     ImportSummary,
     authorize_import,
     import_roster,
+    preview_roster,
 )
 from goalpath.web import forms
-from goalpath.web.pages import PageActor, redirect_with_flash, render
+from goalpath.web.forms import FormState, FormText
+from goalpath.web.pages import PageActor, page_router, redirect_with_flash, render
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 UPLOAD_PATH = "/admin/roster"
 # The preview lists this many row errors; the CSV download has them all.
 SHOWN_ERRORS = 200
-MAX_ID = 2**31 - 1
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_HEADINGS = {
-    400: "That file could not be used",
-    403: "You do not have access to this",
-    404: "Page not found",
-    413: "That file is too large",
-    422: "That file could not be used",
-}
+ERROR_COLUMNS = ("file", "line", "sourcedId", "problem")
 _KIND_LABELS = {
     "programs": "Programs (schools)",
     "staff": "Staff accounts",
@@ -55,18 +50,6 @@ _KIND_LABELS = {
     "assignments": "Memberships and caseload links",
     "periods": "Report periods",
 }
-
-
-def _problem(request: Request, status: int, detail: str) -> Response:
-    if status == 404:
-        # The same words whether the record is absent or out of scope (SPEC section 5).
-        detail = "There is nothing here, or it is not a record you have access to."
-    return render(
-        request,
-        "rosters/problem.html",
-        {"heading": _HEADINGS.get(status, "Something went wrong"), "detail": detail},
-        status,
-    )
 
 
 def _districts(actor: Actor) -> list[SchoolDistrict]:
@@ -81,33 +64,32 @@ def _districts(actor: Actor) -> list[SchoolDistrict]:
     )
 
 
-def _upload_form(
-    request: Request,
-    actor: Actor,
-    *,
-    district: str = "",
-    caseloads: bool = False,
-    errors: dict[str, list[str]] | None = None,
-    form_error: str | None = None,
-    status: int = 200,
-) -> Response:
+def _upload_form(request: Request, actor: Actor, state: FormState | None = None) -> Response:
     districts = _districts(actor)
     if not districts:
         actor.authz.deny("update", "school_district", None, None, "page_not_in_role")
-        return _problem(request, 403, "Importing a roster is for the administrators of a district.")
-    limit = app_settings(request).roster_upload_max_bytes
+        raise Forbidden("Importing a roster is for the administrators of a district.")
+    state = state or forms.blank({"district": "", "caseloads": ""})
+    district = state.values["district"] or str(districts[0].id_school_district)
     return render(
         request,
         "rosters/upload.html",
         {
+            **state.context(),
+            "form": {"district": district},
             "districts": districts,
-            "form": {"district": district or str(districts[0].id_school_district)},
-            "caseloads": caseloads,
-            "errors": errors or {},
-            "form_error": form_error,
-            "max_size": _size(limit),
+            "caseloads": state.values["caseloads"] == "yes",
+            "max_size": _size(app_settings(request).roster_upload_max_bytes),
         },
-        status,
+        state.status_code,
+    )
+
+
+def _refused(values: dict[str, str], refusal: RosterRefused) -> FormState:
+    return FormState(
+        values,
+        {"roster": ["Correct the file and upload it again."]},
+        f"Nothing was imported: the file was refused because {refusal}.",
     )
 
 
@@ -115,14 +97,6 @@ def _size(limit: int) -> str:
     if limit >= 1024 * 1024:
         return f"{limit / (1024 * 1024):g} MiB"
     return f"{limit / 1024:g} KiB"
-
-
-def _district_id(text: str) -> int | None:
-    text = text.strip()
-    if not text.isascii() or not text.isdigit() or len(text) > 10:
-        return None
-    value = int(text)
-    return value if 0 < value <= MAX_ID else None
 
 
 def _counts(summary: ImportSummary) -> list[dict[str, Any]]:
@@ -146,34 +120,21 @@ def upload_page(request: Request, actor: PageActor) -> Response:
 def preview_upload(
     request: Request,
     actor: PageActor,
-    district: Annotated[str, Form()] = "",
-    caseloads: Annotated[str, Form()] = "",
+    district: FormText = "",
+    caseloads: FormText = "",
     roster: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """Stores the upload and shows what importing it would change: the dry run."""
     with_caseloads = caseloads == "yes"
-    id_district = _district_id(district)
+    values = {"district": district, "caseloads": "yes" if with_caseloads else ""}
+    id_district = forms.record_id(district)
     if id_district is None:
-        return _upload_form(
-            request,
-            actor,
-            caseloads=with_caseloads,
-            errors={"district": ["Choose one of your districts."]},
-            status=422,
-        )
-    try:
-        authorize_import(actor, id_district)
-    except GoalpathError as error:
-        return _problem(request, error.status_code, error.detail)
+        state = forms.invalid(values, "district", "Choose one of your districts.")
+        return _upload_form(request, actor, state)
+    authorize_import(actor, id_district)
     if roster is None or not roster.filename:
-        return _upload_form(
-            request,
-            actor,
-            district=district,
-            caseloads=with_caseloads,
-            errors={"roster": ["Choose the zip file to upload."]},
-            status=422,
-        )
+        state = forms.invalid(values, "roster", "Choose the zip file to upload.")
+        return _upload_form(request, actor, state)
     settings = app_settings(request)
     try:
         upload = uploads.store(
@@ -186,28 +147,20 @@ def preview_upload(
             filename=roster.filename,
         )
     except uploads.UploadTooLarge:
-        return _problem(
-            request,
-            413,
+        state = forms.invalid(
+            values,
+            "roster",
             f"The file is larger than the {_size(settings.roster_upload_max_bytes)} this page "
             "accepts. Import it with the command line instead (docs/rosters.md).",
         )
+        state.status_code = 413
+        return _upload_form(request, actor, state)
     options = ImportOptions(id_school_district=id_district, caseloads_from_classes=with_caseloads)
     try:
-        with actor.db.begin_nested() as dry_run:
-            summary = import_roster(actor.db, upload.zip_path, options, now=actor.info.now)
-            dry_run.rollback()
+        summary = preview_roster(actor.db, upload.zip_path, options, now=actor.info.now)
     except RosterRefused as refusal:
         upload.discard()
-        return _upload_form(
-            request,
-            actor,
-            district=district,
-            caseloads=with_caseloads,
-            form_error=f"Nothing was imported: the file was refused because {refusal}.",
-            errors={"roster": ["Correct the file and upload it again."]},
-            status=422,
-        )
+        return _upload_form(request, actor, _refused(values, refusal))
     upload.save_errors(summary.errors)
     actor.audit.record(
         "preview",
@@ -232,30 +185,20 @@ def preview_upload(
 
 
 def _find(actor: Actor, token: str) -> uploads.Upload:
+    """The upload of this sign-in; an expired one, or another's, is a 404."""
     upload = uploads.find(
         token, id_user=actor.id_user, id_user_session=actor.user_session.id_user_session
     )
     if upload is None:
-        raise NotFound("Not found.")
+        raise NotFound("This upload has expired or belongs to another sign-in.")
     return upload
 
 
 @router.post(UPLOAD_PATH + "/apply")
-def apply_upload(
-    request: Request, actor: PageActor, token: Annotated[str, Form()] = ""
-) -> Response:
+def apply_upload(request: Request, actor: PageActor, token: FormText = "") -> Response:
     """Imports the upload the preview showed, in the request's transaction."""
-    try:
-        upload = _find(actor, token)
-        authorize_import(actor, upload.id_school_district)
-    except NotFound:
-        return _problem(
-            request,
-            404,
-            "This upload has expired or belongs to another sign-in; upload the file again.",
-        )
-    except GoalpathError as error:
-        return _problem(request, error.status_code, error.detail)
+    upload = _find(actor, token)
+    authorize_import(actor, upload.id_school_district)
     options = ImportOptions(
         id_school_district=upload.id_school_district,
         caseloads_from_classes=upload.caseloads_from_classes,
@@ -264,10 +207,13 @@ def apply_upload(
         with forms.attempt(actor.db):
             summary = import_roster(actor.db, upload.zip_path, options, now=actor.info.now)
     except RosterRefused as refusal:
+        # The upload cannot be applied as it is: the form to upload it again.
         upload.discard()
-        return _problem(
-            request, 422, f"Nothing was imported: the file was refused because {refusal}."
-        )
+        values = {
+            "district": str(upload.id_school_district),
+            "caseloads": "yes" if upload.caseloads_from_classes else "",
+        }
+        return _upload_form(request, actor, _refused(values, refusal))
     upload.discard()
     return redirect_with_flash(request, UPLOAD_PATH, _outcome(summary))
 
@@ -288,32 +234,16 @@ def _outcome(summary: ImportSummary) -> str:
 
 
 @router.get(UPLOAD_PATH + "/{token}/errors.csv")
-def error_report(request: Request, actor: PageActor, token: str) -> Response:
-    try:
-        upload = _find(actor, token)
-    except NotFound:
-        return _problem(request, 404, "Not found.")
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow(["file", "line", "sourcedId", "problem"])
-    for error in upload.errors():
-        writer.writerow(
-            [_cell(error.get(column)) for column in ("file", "line", "sourcedId", "problem")]
-        )
+def error_report(actor: PageActor, token: str) -> Response:
+    """The dry run's row errors; sourcedIds come from the district's files as they
+    are, so every cell is written as text a spreadsheet will not run."""
+    upload = _find(actor, token)
+    rows = ([error.get(column) for column in ERROR_COLUMNS] for error in upload.errors())
     return Response(
-        text.getvalue(),
+        csv_text(ERROR_COLUMNS, rows),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": 'attachment; filename="roster-errors.csv"',
             "Cache-Control": "no-store",
         },
     )
-
-
-def _cell(value: object) -> str:
-    """A cell a spreadsheet would run as a formula is prefixed with a quote (OWASP CSV
-    injection): sourcedIds come from the district's files as they are."""
-    if value is None:
-        return ""
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text

@@ -407,3 +407,21 @@ def read_manifest(roster: RosterSet) -> Manifest:
                 Problem(f"{stem}.csv", None, None, "named in the manifest but missing")
             )
     return Manifest(version=version, files=files)
+
+
+def handled_rows(roster: RosterSet, manifest: Manifest, stem: str) -> Iterator[Row]:
+    """The rows of one of the files the import reads (`HANDLED`); none when the manifest
+    leaves the file out or the version has no such file."""
+    if stem not in manifest.files or stem not in COLUMNS[manifest.version]:
+        return iter(())
+    return read_rows(
+        roster,
+        f"{stem}.csv",
+        allowed=COLUMNS[manifest.version][stem],
+        required=REQUIRED[manifest.version][stem],
+    )
+
+
+def split_list(value: str) -> list[str]:
+    """A field that holds a comma-separated list (orgSourcedIds, termSourcedIds, grades)."""
+    return [part.strip() for part in value.split(",") if part.strip()]

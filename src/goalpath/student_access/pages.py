@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from starlette.responses import Response
 
 from goalpath.authz.actor import Actor
-from goalpath.errors import GoalpathError, ValidationFailed
+from goalpath.errors import NotFound, ValidationFailed
 from goalpath.kit.pagination import MAX_LIMIT, PageRequest
 from goalpath.models import Program, Student
 from goalpath.programs import service as programs
@@ -22,7 +22,7 @@ from goalpath.student_access import service as student_access
 from goalpath.student_access.schemas import MAX_BULK_STUDENTS, BulkStudentAccessInput
 from goalpath.web import forms
 from goalpath.web.admin import CASELOADS, require_section, section_page
-from goalpath.web.forms import FormState, FormText
+from goalpath.web.forms import FieldSpec, FormInvalid, FormState, FormText
 from goalpath.web.pages import PageActor, page_router, redirect_with_flash
 
 router = page_router()
@@ -126,6 +126,12 @@ def _by_identifier(actor: Actor, id_program: int, wanted: list[str]) -> tuple[li
     return [found[key] for key in lowered if key in found], missing
 
 
+_ASSIGN_FIELDS = {
+    "id_user": FieldSpec("id_user", "Staff member", "Choose the staff member to assign."),
+    "identifiers": FieldSpec("identifiers", "Identifiers", "Paste the students' identifiers."),
+}
+
+
 @router.post(CASELOADS.path)
 def assign_caseload(
     request: Request,
@@ -144,54 +150,59 @@ def assign_caseload(
         "id_student": ",".join(id_student[: MAX_BULK_STUDENTS + 1]),
     }
     program_id = forms.record_id(id_program)
-    user_id = forms.record_id(id_user)
-    picked = [forms.record_id(value) for value in id_student]
-    wanted = parse_identifiers(identifiers)
-    errors: dict[str, list[str]] = {}
     if program_id is None:
         raise ValidationFailed("Choose a program from the list.")
-    if user_id is None:
-        errors["id_user"] = ["Choose the staff member to assign."]
-    if any(value is None for value in picked):
-        errors["id_student"] = ["Choose students from the list."]
-    elif not picked and not wanted:
-        errors["id_student"] = ["Tick the students to assign, or paste their identifiers."]
-    elif len(picked) + len(wanted) > MAX_BULK_STUDENTS:
-        errors["id_student"] = [f"Assign at most {MAX_BULK_STUDENTS} students at a time."]
-    elif any(len(item) > MAX_IDENTIFIER or "\x00" in item for item in wanted):
-        errors["identifiers"] = [f"An identifier has at most {MAX_IDENTIFIER} characters."]
-    if access_level not in ("read", "write"):
-        errors["access_level-write"] = ["Choose the access the assignment gives."]
-    if errors:
-        return _assignments_page(request, actor, id_program, FormState(values, errors))
-    assert program_id is not None and user_id is not None
-    programs.get_program(actor, program_id)
-    students, missing = _by_identifier(actor, program_id, wanted) if wanted else ([], [])
-    if missing:
-        state = forms.invalid(
-            values, "identifiers", "Not found in this program: " + ", ".join(missing) + "."
-        )
-        state.form_error = "Some of these students were not found; nothing was assigned."
-        state.status_code = 404
-        return _assignments_page(request, actor, id_program, state)
-    chosen = list(dict.fromkeys([value for value in picked if value is not None] + students))
-    try:
-        with forms.attempt(actor.db):
-            body = BulkStudentAccessInput(
-                id_user=user_id,
-                id_students=chosen,
-                access_level=access_level,  # type: ignore[arg-type]
+
+    def change() -> tuple[str, str]:
+        assert program_id is not None
+        user_id = forms.record_id(id_user)
+        picked = [forms.record_id(value) for value in id_student]
+        wanted = parse_identifiers(identifiers)
+        errors: dict[str, list[str]] = {}
+        if user_id is None:
+            errors["id_user"] = ["Choose the staff member to assign."]
+        if any(value is None for value in picked):
+            errors["id_student"] = ["Choose students from the list."]
+        elif not picked and not wanted:
+            errors["id_student"] = ["Tick the students to assign, or paste their identifiers."]
+        elif len(picked) + len(wanted) > MAX_BULK_STUDENTS:
+            errors["id_student"] = [f"Assign at most {MAX_BULK_STUDENTS} students at a time."]
+        elif any(len(item) > MAX_IDENTIFIER or "\x00" in item for item in wanted):
+            errors["identifiers"] = [f"An identifier has at most {MAX_IDENTIFIER} characters."]
+        if access_level not in ("read", "write"):
+            errors["access_level-write"] = ["Choose the access the assignment gives."]
+        if errors:
+            raise FormInvalid(errors)
+        assert user_id is not None
+        programs.get_program(actor, program_id)
+        students, missing = _by_identifier(actor, program_id, wanted) if wanted else ([], [])
+        if missing:
+            raise NotFound(
+                "Some of these students were not found; nothing was assigned.",
+                errors=[
+                    {
+                        "field": "identifiers",
+                        "message": "Not found in this program: " + ", ".join(missing) + ".",
+                    }
+                ],
             )
-            result = student_access.bulk_assign(actor, body)
-    except GoalpathError as error:
-        state = forms.refusal(error, values, ("id_user",))
-        return _assignments_page(request, actor, id_program, state)
-    who = (result.created or result.existing)[0].name or "The staff member"
-    count = len(result.created)
-    message = f"{who} is now assigned to {count} more student{'s' if count != 1 else ''}"
-    if result.existing:
-        message += f"; {len(result.existing)} already assigned were left as they were"
-    return redirect_with_flash(request, f"{CASELOADS.path}?program={program_id}", message + ".")
+        chosen = list(dict.fromkeys([value for value in picked if value is not None] + students))
+        body = BulkStudentAccessInput(
+            id_user=user_id,
+            id_students=chosen,
+            access_level=access_level,  # type: ignore[arg-type]
+        )
+        result = student_access.bulk_assign(actor, body)
+        who = (result.created or result.existing)[0].name or "The staff member"
+        count = len(result.created)
+        message = f"{who} is now assigned to {count} more student{'s' if count != 1 else ''}"
+        if result.existing:
+            message += f"; {len(result.existing)} already assigned were left as they were"
+        return message + ".", f"{CASELOADS.path}?program={program_id}"
+
+    again = forms.showing(_assignments_page, request, actor, id_program)
+
+    return forms.submit(request, actor.db, FormState(values), _ASSIGN_FIELDS, change, again)
 
 
 @router.post(CASELOADS.path + "/{id_student}/{id_user_student}/remove")

@@ -9,20 +9,17 @@ statements whatever the page size."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request
 from sqlalchemy import select
-from sqlalchemy.orm import InstrumentedAttribute
 from starlette.responses import Response
 
 from goalpath.auth.deps import app_settings
 from goalpath.authz.actor import Actor
 from goalpath.authz.explain import explain_student_access
-from goalpath.errors import Forbidden, ValidationFailed
+from goalpath.errors import ValidationFailed
 from goalpath.goals import service as goals
 from goalpath.goals.tree import GoalTree, build_tree
 from goalpath.health_notes import service as health_notes
@@ -34,7 +31,6 @@ from goalpath.models import (
     HealthNote,
     ProgressEvent,
     Student,
-    User,
 )
 from goalpath.progress_events import service as progress_events
 from goalpath.progress_reports import service as progress_reports
@@ -48,14 +44,11 @@ from goalpath.web.pages import (
     PageActor,
     has_page,
     page_router,
-    redirect_with_flash,
     render,
 )
+from goalpath.web.records import STUDENTS_PATH, changeable, student_path, today_of, user_names
 
 router = page_router()
-
-
-STUDENTS_PATH = "/students"
 
 
 FAMILY_REPORT = "/family-report.pdf"
@@ -76,35 +69,6 @@ ASSIGNED_SHOWN = 50
 # Above this many goals a move form per goal (each listing every other goal) would make
 # the page grow with the square of the tree: the tree gets one shared move form instead.
 MOVE_FORMS_PER_GOAL = 40
-
-
-def user_names(actor: Actor, ids: Iterable[int | None]) -> dict[int, str]:
-    """Names of the staff the user may read; others are shown by number, as the API
-    shows them."""
-    wanted = {value for value in ids if value is not None}
-    if not wanted:
-        return {}
-    statement = select(User.id_user, User.name).where(
-        User.id_user.in_(wanted), actor.authz.readable("user")
-    )
-    return {
-        row.id_user: row.name or f"Staff member {row.id_user}"
-        for row in actor.db.execute(statement)
-    }
-
-
-def student_identifier(actor: Actor, id_student: int | None) -> str | None:
-    if id_student is None:
-        return None
-    statement = select(Student.identifier).where(
-        Student.id_student == id_student, actor.authz.readable("student")
-    )
-    identifier: str | None = actor.db.scalar(statement)
-    return identifier
-
-
-def today_of(actor: Actor) -> date:
-    return actor.info.now.date()
 
 
 def _students_page(request: Request, actor: Actor) -> Response:
@@ -192,96 +156,6 @@ def tree_view(actor: Actor, id_student: int, *, audited: bool) -> dict[str, Any]
             for goal, _depth in tree.order
         },
     }
-
-
-def changeable(
-    actor: Actor, key: InstrumentedAttribute[int], ids: Iterable[int], resource: str
-) -> dict[str, set[int]]:
-    """Which of the records shown (by primary key `key`) the user may update and delete:
-    one statement per action whatever the number of records, so the timeline offers
-    only what the person may do."""
-    wanted = sorted(set(ids))
-    found: dict[str, set[int]] = {"update": set(), "delete": set()}
-    if not wanted:
-        return found
-    for action, allowed in found.items():
-        allowed.update(
-            actor.db.scalars(
-                select(key).where(key.in_(wanted), actor.authz.condition(resource, action))
-            )
-        )
-    return found
-
-
-@dataclass(frozen=True)
-class RecordKind:
-    """A kind of record the timeline lets its author correct: its words, its right and
-    where on the student page it is listed."""
-
-    name: str
-    resource: str
-    key: InstrumentedAttribute[int]
-    section: str
-
-    def refusal(self, *, deleting: bool) -> Forbidden:
-        what = "delete it" if deleting else "change or delete it"
-        return Forbidden(
-            f"You may read this {self.name}, but your role does not let you {what} "
-            "(usually only the person who wrote it may)."
-        )
-
-
-def record_page(
-    request: Request,
-    actor: Actor,
-    kind: RecordKind,
-    record: Any,
-    template: str,
-    failed: FormState | None = None,
-    *,
-    deleting: bool = False,
-    **extra: Any,
-) -> Response:
-    """The page to edit (or, `deleting`, to delete) one record: refused in words unless
-    the user may do that to it, and offering only what they may do."""
-    record_id = int(getattr(record, kind.key.key))
-    id_student = int(record.id_student)
-    may = changeable(actor, kind.key, [record_id], kind.resource)
-    may_update, may_delete = record_id in may["update"], record_id in may["delete"]
-    if not (may_delete if deleting else may_update or may_delete):
-        action = "delete" if deleting else "update"
-        actor.authz.deny(action, kind.resource, record_id, id_student, "forbidden")
-        raise kind.refusal(deleting=deleting)
-    author = record.id_user_created
-    context = {
-        "kind": kind.name,
-        "record": record,
-        "identifier": student_identifier(actor, id_student),
-        "author": user_names(actor, [author]).get(author, f"Staff member {author}"),
-        "back": student_path(id_student) + kind.section,
-        "may_update": may_update,
-        "delete_href": f"{request.url.path.rsplit('/', 1)[0]}/delete" if may_delete else None,
-        "failed": failed,
-        **extra,
-    }
-    if failed is not None:
-        context["errors"] = failed.errors
-        context["form_error"] = failed.form_error
-    status = failed.status_code if failed is not None else 200
-    return render(request, template, context, status_code=status)
-
-
-def delete_record(
-    request: Request, kind: RecordKind, id_student: int, delete: Callable[[], None]
-) -> Response:
-    """Run a confirmed delete, and back to the student page with a flash; a refusal in
-    the page's words."""
-    try:
-        delete()
-    except Forbidden:
-        raise kind.refusal(deleting=True) from None
-    name = kind.name[0].upper() + kind.name[1:]
-    return redirect_with_flash(request, student_path(id_student) + kind.section, f"{name} deleted.")
 
 
 def progress_context(
@@ -399,10 +273,6 @@ def _student_context(
     return context
 
 
-def student_path(id_student: int) -> str:
-    return f"{STUDENTS_PATH}/{id_student}"
-
-
 def student_page_response(
     request: Request,
     actor: Actor,
@@ -412,28 +282,16 @@ def student_page_response(
     cursors: Mapping[str, str | None] | None = None,
 ) -> Response:
     context = _student_context(request, actor, id_student, **(cursors or {}))
-    context["failed"] = failed
-    if failed is not None:
-        context["errors"] = failed.errors
-        context["form_error"] = failed.form_error
-    return render(
-        request,
-        "staff/student.html",
-        context,
-        status_code=failed.status_code if failed is not None else 200,
-    )
+    return forms.render_again(request, "staff/student.html", context, failed)
 
 
 @router.get(STUDENTS_PATH + "/{id_student}")
 def student_page(id_student: str, request: Request, actor: PageActor) -> Response:
-    def build() -> Response:
-        cursors = {
-            "events_cursor": forms.cursor(request, "events"),
-            "notes_cursor": forms.cursor(request, "notes"),
-            "reports_cursor": forms.cursor(request, "reports"),
-            # After logging, the form starts on the goal last logged against.
-            "log_goal": forms.query(request, "goal"),
-        }
-        return student_page_response(request, actor, forms.path_id(id_student), cursors=cursors)
-
-    return build()
+    cursors = {
+        "events_cursor": forms.cursor(request, "events"),
+        "notes_cursor": forms.cursor(request, "notes"),
+        "reports_cursor": forms.cursor(request, "reports"),
+        # After logging, the form starts on the goal last logged against.
+        "log_goal": forms.query(request, "goal"),
+    }
+    return student_page_response(request, actor, forms.path_id(id_student), cursors=cursors)

@@ -16,11 +16,11 @@ from goalpath.errors import Forbidden
 from goalpath.kit.pagination import MAX_LIMIT
 from goalpath.models import Program, Student
 from goalpath.students import service as students
-from goalpath.students.pages import STUDENTS_PATH, student_path
 from goalpath.students.schemas import StudentInput, StudentUpdate
 from goalpath.web import forms
 from goalpath.web.forms import FieldSpec, FormState, FormText
 from goalpath.web.pages import PageActor, page_router, render
+from goalpath.web.records import STUDENTS_PATH, student_path
 
 router = page_router()
 
@@ -143,10 +143,10 @@ def create_student(
     return forms.submit(
         request,
         actor.db,
-        state=state,
-        fields=_FIELDS,
-        change=change,
-        again=lambda failed, _message: _form_page(request, actor, failed or state),
+        state,
+        _FIELDS,
+        change,
+        lambda failed, _message: _form_page(request, actor, failed or state),
     )
 
 
@@ -198,4 +198,4 @@ def edit_student(
             request, actor, failed or state, student=_editable(actor, student.id_student)
         )
 
-    return forms.submit(request, actor.db, state=state, fields=_FIELDS, change=change, again=again)
+    return forms.submit(request, actor.db, state, _FIELDS, change, again)

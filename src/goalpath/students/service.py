@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, literal, select
+from sqlalchemy import ColumnElement, exists, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,24 +46,20 @@ class StudentFilters:
 
 
 def _starts_with(session: Session, column: Any, prefix: str) -> ColumnElement[bool]:
-    """A case-sensitive prefix match on every backend.
+    """A prefix match without regard to case on every backend, as identifiers are
+    unique without regard to case (SPEC 14: "identifiers match case-insensitively").
 
-    LIKE is case-sensitive only on PostgreSQL: SQLite folds ASCII case and MariaDB
-    compares with the column's case-insensitive collation. The plain LIKE is kept as a
-    cheap first filter and an exact comparison is added where LIKE is not exact."""
+    SQLite's LIKE folds ASCII case and MariaDB compares with the column's
+    case-insensitive collation; PostgreSQL's LIKE is exact, so it gets ILIKE."""
     escaped = (
         prefix.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
         .replace("%", f"{_LIKE_ESCAPE}%")
         .replace("_", f"{_LIKE_ESCAPE}_")
     )
     pattern = f"{escaped}%"
-    like = column.like(pattern, escape=_LIKE_ESCAPE)
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return like  # type: ignore[no-any-return]
-    if dialect in ("mysql", "mariadb"):
-        return and_(like, column.collate("utf8mb4_bin").like(pattern, escape=_LIKE_ESCAPE))
-    return and_(like, func.substr(column, 1, len(prefix)) == prefix)
+    if session.get_bind().dialect.name == "postgresql":
+        return column.ilike(pattern, escape=_LIKE_ESCAPE)  # type: ignore[no-any-return]
+    return column.like(pattern, escape=_LIKE_ESCAPE)  # type: ignore[no-any-return]
 
 
 def list_students(

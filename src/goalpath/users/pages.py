@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from fastapi import Request
-from pydantic import ValidationError
 from starlette.responses import Response
 
 from goalpath.auth import second_factor
@@ -19,7 +18,6 @@ from goalpath.auth.events import security_event
 from goalpath.auth.lockout import unlock_account
 from goalpath.auth.service import reset_second_factor
 from goalpath.authz.actor import Actor
-from goalpath.errors import GoalpathError, ValidationFailed
 from goalpath.models import (
     User,
 )
@@ -37,8 +35,8 @@ from goalpath.web.admin import (
     role_label,
     section_page,
 )
-from goalpath.web.forms import FormState, FormText
-from goalpath.web.pages import PageActor, page_router, redirect_with_flash
+from goalpath.web.forms import FormInvalid, FormState, FormText
+from goalpath.web.pages import PageActor, page_router
 
 router = page_router()
 
@@ -144,6 +142,20 @@ def new_user_page(request: Request, actor: PageActor) -> Response:
     return _new_user_page(request, actor)
 
 
+_NEW_USER_FIELDS = {
+    "name": forms.FieldSpec("name", "Name", "Enter the person's name."),
+    "email": forms.FieldSpec("email", "Email address", "Enter their email address."),
+    "id_role": forms.FieldSpec("id_role", "Role", "Choose a role."),
+    "setup": forms.FieldSpec(
+        "setup-invite", "Password", "Choose how the person sets their password."
+    ),
+    "password": forms.FieldSpec(
+        "password", "Initial password", "Enter an initial password, or email an invitation."
+    ),
+}
+_ROLE_FIELDS = {"id_role": forms.FieldSpec("id_role", "Role", "Choose a role.")}
+
+
 @router.post(STAFF.path)
 def create_user(
     request: Request,
@@ -157,51 +169,32 @@ def create_user(
     require_section(actor, STAFF)
     # The password is never sent back into the form.
     values = {"name": name, "email": email, "id_role": id_role, "setup": setup}
-    if setup not in ("invite", "password"):
-        state = forms.invalid(values, "setup-invite", "Choose how the person sets their password.")
-        return _new_user_page(request, actor, state)
-    role_id = forms.record_id(id_role)
-    if role_id is None:
-        return _new_user_page(request, actor, forms.invalid(values, "id_role", "Choose a role."))
-    if setup == "password" and not password:
-        state = forms.invalid(
-            values, "password", "Enter an initial password, or email an invitation."
-        )
-        return _new_user_page(request, actor, state)
-    try:
-        body = UserCreate(
-            email=email,
-            name=name,
-            id_role=role_id,
-            password=password if setup == "password" else None,
-        )
-    except ValidationError as error:
-        labels = {
-            "name": "the person's name",
-            "email": "their email address",
-            "id_role": "a role",
-            "password": "an initial password",
+
+    def change() -> tuple[str, str]:
+        if setup not in ("invite", "password"):
+            raise FormInvalid({"setup-invite": [_NEW_USER_FIELDS["setup"].empty]})
+        if setup == "password" and not password:
+            raise FormInvalid({"password": [_NEW_USER_FIELDS["password"].empty]})
+        data = {
+            "name": name,
+            "email": email,
+            "id_role": forms.required_choice(id_role, _NEW_USER_FIELDS["id_role"]),
+            "password": password if setup == "password" else None,
         }
-        state = FormState(
-            values, forms.schema_errors(error, {**values, "password": password}, labels)
+        raw = {**values, "password": password}
+        body = forms.validated(UserCreate, _NEW_USER_FIELDS, raw, data)
+        state = request.app.state
+        user = users.create_account(
+            actor, app_settings(request), state.passwords, state.mailer, body
         )
-        return _new_user_page(request, actor, state)
-    try:
-        with forms.attempt(actor.db):
-            user = users.create_account(
-                actor,
-                app_settings(request),
-                request.app.state.passwords,
-                request.app.state.mailer,
-                body,
-            )
-    except GoalpathError as error:
-        state = forms.refusal(error, values, ("name", "email", "id_role", "password"))
-        return _new_user_page(request, actor, state)
-    message = f"The account for {user.name} has been created."
-    if body.password is None:
-        message += f" An invitation to choose a password was emailed to {user.email}."
-    return redirect_with_flash(request, f"{STAFF.path}/{user.id_user}", message)
+        message = f"The account for {user.name} has been created."
+        if body.password is None:
+            message += f" An invitation to choose a password was emailed to {user.email}."
+        return message, f"{STAFF.path}/{user.id_user}"
+
+    again = forms.showing(_new_user_page, request, actor)
+
+    return forms.submit(request, actor.db, FormState(values), _NEW_USER_FIELDS, change, again)
 
 
 def _user_page(
@@ -247,15 +240,13 @@ def _account_change(
 ) -> Response:
     user_id = forms.path_id(id_user)
     require_section(actor, STAFF)
-    try:
-        with forms.attempt(actor.db):
-            message = change(user_id)
-    except GoalpathError as error:
-        if error.status_code == 404:
-            raise
-        current = values or {"id_role": ""}
-        return _user_page(request, actor, user_id, forms.refusal(error, current, ("id_role",)))
-    return redirect_with_flash(request, f"{STAFF.path}/{user_id}", message)
+
+    again = forms.showing(_user_page, request, actor, user_id)
+
+    location = f"{STAFF.path}/{user_id}"
+    fields = _ROLE_FIELDS if values else None
+    shown = values or {"id_role": ""}
+    return forms.act(request, actor.db, lambda: change(user_id), location, again, shown, fields)
 
 
 @router.post(STAFF.path + "/{id_user}/role")
@@ -263,11 +254,7 @@ def change_role(
     request: Request, actor: PageActor, id_user: str, id_role: FormText = ""
 ) -> Response:
     def change(user_id: int) -> str:
-        role_id = forms.record_id(id_role)
-        if role_id is None:
-            raise ValidationFailed(
-                "Choose a role.", errors=[{"field": "id_role", "message": "Choose a role."}]
-            )
+        role_id = forms.required_choice(id_role, _ROLE_FIELDS["id_role"])
         body = UserUpdate(id_role=role_id)
         user = users.update_account(actor, user_id, body.model_dump(exclude_unset=True))
         return f"{user.name}'s role has been changed."

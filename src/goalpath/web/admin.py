@@ -15,12 +15,12 @@ from starlette.responses import Response
 
 from goalpath.authz.actor import Actor
 from goalpath.authz.escalation import missing_rights
+from goalpath.authz.wording import role_in_words
 from goalpath.errors import GoalpathError
 from goalpath.kit.pagination import MAX_LIMIT, PageRequest
 from goalpath.models import Permission, Role, RolePermission, User
 from goalpath.roles import service as roles
 from goalpath.web.pages import (
-    ROLE_LABELS,
     PageActor,
     page_router,
     render,
@@ -143,7 +143,7 @@ def section_page(
 def role_label(name: str | None) -> str:
     if name is None:
         return "No role"
-    return ROLE_LABELS.get(name, name.replace("_", " ").capitalize())
+    return role_in_words(name)
 
 
 def readable_roles(actor: Actor) -> list[Role]:

@@ -18,7 +18,7 @@ only 2xx answers; the errors are in the fragment).
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, NamedTuple, TypeVar
@@ -32,7 +32,7 @@ from starlette.responses import Response
 from goalpath.errors import GoalpathError, NotFound, ValidationFailed
 from goalpath.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from goalpath.kit.schemas import MAX_ID
-from goalpath.web.pages import redirect_with_flash
+from goalpath.web.pages import redirect_with_flash, render
 
 FormText = Annotated[str, Form()]
 Model = TypeVar("Model", bound=BaseModel)
@@ -130,45 +130,24 @@ def validated(
         raise FormInvalid(errors) from None
 
 
-def schema_errors(
-    error: ValidationError, values: Mapping[str, str], labels: Mapping[str, str]
-) -> dict[str, list[str]]:
-    """Plain messages for the fields an API input schema refused, keyed by form field
-    (for forms whose controls are named as the fields are)."""
-    errors: dict[str, list[str]] = {}
-    for problem in error.errors():
-        name = str(problem["loc"][0]) if problem["loc"] else ""
-        if name not in labels:
-            name = next(iter(labels))
-        if name in errors:
-            continue
-        if not values.get(name, "").strip():
-            errors[name] = [f"Enter {labels[name]}."]
-        else:
-            errors[name] = [sentence(str(problem.get("msg", "")))]
-    return errors
-
-
 def service_refusal(
     error: GoalpathError, fields: Mapping[str, FieldSpec]
 ) -> tuple[dict[str, list[str]], str | None]:
-    """A service's refusal under the form's controls: on the field it names, else for
-    the whole form."""
+    """A service's refusal under the form's controls: beside each field it names (in its
+    own words where it has them), and for the whole form where it says more."""
+    errors: dict[str, list[str]] = {}
     for item in error.errors:
         spec = fields.get(str(item.get("field")))
         if spec is not None:
-            return {spec.element: [error.detail]}, None
-    return {}, error.detail
-
-
-def refusal(error: GoalpathError, values: dict[str, str], fields: Sequence[str] = ()) -> FormState:
-    """A service's refusal, with its per-field messages under the form's fields."""
-    errors: dict[str, list[str]] = {}
-    for item in error.errors:
-        name = str(item.get("field", ""))
-        if name in fields:
-            errors.setdefault(name, []).append(sentence(str(item.get("message", ""))))
-    return FormState(values, errors, error.detail, error.status_code)
+            message = sentence(str(item.get("message") or error.detail))
+            if message not in errors.setdefault(spec.element, []):
+                errors[spec.element].append(message)
+    if not errors:
+        return {}, error.detail
+    # The refusal's own sentence too, unless it only repeats what the fields say.
+    shown = [message for messages in errors.values() for message in messages]
+    repeated = error.detail in shown or error.detail == " ".join(shown)
+    return errors, None if repeated else error.detail
 
 
 def invalid(values: dict[str, str], name: str, message: str) -> FormState:
@@ -203,6 +182,15 @@ def record_choice(value: str, spec: FieldSpec) -> int | None:
     if value.isascii() and value.isdigit() and len(value) <= 10 and 1 <= int(value) <= MAX_ID:
         return int(value)
     raise FormInvalid({spec.element: [f"Choose {spec.label.lower()} from the list."]})
+
+
+def required_choice(value: str, spec: FieldSpec) -> int:
+    """A record that must be picked from a list."""
+    if not value.strip():
+        raise FormInvalid({spec.element: [spec.empty]})
+    choice = record_choice(value, spec)
+    assert choice is not None
+    return choice
 
 
 def checkbox(value: str, spec: FieldSpec) -> bool:
@@ -297,15 +285,16 @@ def attempt(db: Session) -> Iterator[None]:
 def submit(
     request: Request,
     db: Session,
-    *,
     state: FormState,
     fields: Mapping[str, FieldSpec],
     change: Callable[[], tuple[str, str]],
     again: Callable[[FormState | None, str | None], Response],
+    /,
 ) -> Response:
-    """Run a form's change. Success: a redirect with a flash (or, for htmx, the fresh
-    fragment and the message for its live region). Refusal: the form again with its
-    errors, the change undone."""
+    """Run a form's change: `change` returns the flash message and where to go. Success:
+    a redirect with the flash (or, for htmx, `again(None, message)`: the fresh fragment
+    and the message for its live region). Refusal: `again(state, None)`, the form with
+    its errors, the change undone."""
     state.labels = {spec.element: spec.label for spec in fields.values()}
     try:
         with attempt(db):
@@ -314,9 +303,49 @@ def submit(
         state.errors = refused.errors
     except GoalpathError as error:
         state.errors, state.form_error = service_refusal(error, fields)
+        if isinstance(error, NotFound) and not state.errors:
+            # The record itself is gone (or out of reach): the page, not the form.
+            raise
         state.status_code = error.status_code
     else:
         if is_htmx(request):
             return again(None, message)
         return redirect_with_flash(request, location, message)
     return again(state, None)
+
+
+def showing(
+    page: Callable[..., Response], *args: Any
+) -> Callable[[FormState | None, str | None], Response]:
+    """The `again` of a form shown by `page(*args, failed)`: the page with the refused
+    form, or without one (None) after an htmx success."""
+    return lambda failed, _message: page(*args, failed)
+
+
+def act(
+    request: Request,
+    db: Session,
+    change: Callable[[], str],
+    location: str,
+    again: Callable[[FormState | None, str | None], Response],
+    values: dict[str, str] | None = None,
+    fields: Mapping[str, FieldSpec] | None = None,
+) -> Response:
+    """A change made with one button (deactivate, remove, unlock): back to `location`
+    with the flash `change` returns, or the page again with the refusal."""
+    return submit(
+        request, db, FormState(values or {}), fields or {}, lambda: (change(), location), again
+    )
+
+
+def render_again(
+    request: Request, template: str, context: dict[str, Any], failed: FormState | None
+) -> Response:
+    """A page that holds forms, with the one that was refused (if any) shown with its
+    errors and the status of its refusal."""
+    context["failed"] = failed
+    if failed is None:
+        return render(request, template, context)
+    context["errors"] = failed.errors
+    context["form_error"] = failed.form_error
+    return render(request, template, context, status_code=failed.status_code)

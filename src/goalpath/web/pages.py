@@ -38,6 +38,7 @@ from goalpath.auth.sessions import resolve_session
 from goalpath.authz.actor import Actor
 from goalpath.authz.deps import current_actor
 from goalpath.authz.grants import Grants, load_grants
+from goalpath.authz.wording import role_in_words
 from goalpath.db import DbSession
 from goalpath.errors import Forbidden, GoalpathError, TooManyRequests, Unauthorized
 from goalpath.kit.csrf import csrf_token
@@ -91,16 +92,6 @@ FLASH_COOKIE = "goalpath_flash"
 FLASH_SECONDS = 60
 _MAX_NEXT_LENGTH = 2048
 
-ROLE_LABELS = {
-    "system_admin": "System administrator",
-    "district_admin": "District administrator",
-    "program_coordinator": "Program coordinator",
-    "case_manager": "Case manager",
-    "counselor": "Counselor",
-    "nurse": "Nurse",
-    "auditor": "Privacy officer / auditor",
-}
-
 
 @dataclass(frozen=True)
 class NavLink:
@@ -142,7 +133,7 @@ class Viewer:
     def role_label(self) -> str:
         if self.role is None:
             return "No role"
-        return ROLE_LABELS.get(self.role, self.role.replace("_", " ").capitalize())
+        return role_in_words(self.role)
 
 
 class PageRedirect(Exception):
